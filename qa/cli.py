@@ -1,0 +1,216 @@
+"""The `qa` command: thin wrappers that parse, call one library function, and print.
+
+Readable text by default, `--json` for programs. Library errors (`QAError`) become one line on
+stderr with a next step and exit code 1; no traceback for a user's mistake.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qa.errors import QAError
+
+DEFAULT_INDEX_DIR = "index"
+
+index_dir_option = click.option(
+    "--index-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: os.environ.get("QA_INDEX_DIR", DEFAULT_INDEX_DIR),
+    show_default="$QA_INDEX_DIR or ./index",
+    help="Folder that holds the index.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for programs instead of text.")
+model_option = click.option(
+    "--model",
+    default=None,
+    help="sentence-transformers model name or local folder (default: $QA_MODEL or the offline multilingual-e5-small).",
+)
+
+
+def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into one line on stderr and exit code 1."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except QAError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted; the index keeps its last committed state") from None
+
+    return wrapper
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def _load(index_dir: Path, model: str | None = None):
+    from qa.index import Index
+
+    return Index.load(index_dir, model=model)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="qa")
+def main() -> None:
+    """Ask questions about news articles; get verbatim quotes with their sources."""
+
+
+@main.command("index")
+@click.argument("path", type=click.Path(path_type=Path))
+@index_dir_option
+@model_option
+@click.option("--rebuild", is_flag=True, help="Start over instead of updating (the old index stays usable until done).")
+@click.option("--sync", "mirror", is_flag=True, help="Also delete documents whose files are gone from PATH.")
+@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16", "float16"]), default=None)
+@click.option("--device", default=None, help="cpu (default) or cuda.")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=None)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@json_option
+@_friendly
+def index_command(
+    path: Path,
+    index_dir: Path,
+    model: str | None,
+    rebuild: bool,
+    mirror: bool,
+    precision: str | None,
+    device: str | None,
+    batch_size: int | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Index a file or folder (.txt .md .html .jsonl). Incremental: unchanged documents are skipped."""
+    from dataclasses import replace
+
+    from qa.config import Settings, default_model
+    from qa.index import Index
+
+    overrides = {k: v for k, v in {"precision": precision, "device": device, "batch_size": batch_size}.items() if v}
+    if rebuild:
+        settings = Settings(model=model or default_model(), **overrides)
+        index = Index.build(path, index_dir, settings=settings, progress=not quiet)
+        report = None
+    else:
+        index = Index.open(index_dir, settings=Settings(model=model or default_model(), **overrides) if model else None)
+        if overrides:
+            index.settings = replace(index.settings, **overrides)
+        report = index.sync(path, progress=not quiet) if mirror else index.add(path, progress=not quiet)
+    stats = index.stats()
+    if as_json:
+        _print_json({"report": report.to_dict() if report else None, "stats": stats})
+        return
+    if report:
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(
+            f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+            f"{len(report.deleted)} deleted ({report.chunks_embedded} chunks embedded in {report.seconds:.1f}s)"
+        )
+    click.echo(f"{stats['documents']} documents, {stats['chunks']} chunks in {stats['index_dir']}")
+
+
+@main.command("search")
+@click.argument("query")
+@index_dir_option
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True, help="How many passages.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
+@json_option
+@_friendly
+def search_command(query: str, index_dir: Path, k: int, mode: str, as_json: bool) -> None:
+    """Show the passages that best match QUERY, best first."""
+    from qa.retrieve import Retriever
+
+    hits = Retriever(_load(index_dir), mode=mode).search(query, k=k)
+    if as_json:
+        for hit in hits:
+            _print_json(hit.to_dict())
+        return
+    from qa.render import hit_to_text
+
+    for rank, hit in enumerate(hits, start=1):
+        click.echo(hit_to_text(rank, hit))
+
+
+@main.command("ask")
+@click.argument("question", required=False)
+@index_dir_option
+@click.option("--questions", type=click.File("r", encoding="utf-8"), help="A file of questions, one per line (- for stdin); prints JSON lines.")
+@click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="How many passages to read.")
+@json_option
+@_friendly
+def ask_command(question: str | None, index_dir: Path, questions, k: int | None, as_json: bool) -> None:
+    """Answer QUESTION with verbatim quotes and numbered sources."""
+    from qa.answer import Assistant
+    from qa.retrieve import Retriever
+
+    if bool(question) == bool(questions):
+        raise click.UsageError("give either a QUESTION or --questions FILE")
+    assistant = Assistant(Retriever(_load(index_dir)))
+    if questions is not None:
+        for line in questions:
+            if line.strip():
+                _print_json(assistant.ask(line.strip(), k=k).to_dict())
+        return
+    answer = assistant.ask(question, k=k)
+    if as_json:
+        _print_json(answer.to_dict())
+    else:
+        click.echo(answer.text)
+
+
+@main.command("delete")
+@click.argument("doc_ids", nargs=-1, required=True)
+@index_dir_option
+@json_option
+@_friendly
+def delete_command(doc_ids: tuple[str, ...], index_dir: Path, as_json: bool) -> None:
+    """Remove documents (by id, as `qa search --json` shows) and all their chunks."""
+    index = _load(index_dir)
+    report = index.delete(doc_ids)
+    if as_json:
+        _print_json({"report": report.to_dict(), "stats": index.stats()})
+        return
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{len(report.deleted)} deleted; {len(index.document_ids)} documents left")
+    if not report.deleted:
+        sys.exit(1)
+
+
+@main.command("stats")
+@index_dir_option
+@json_option
+@_friendly
+def stats_command(index_dir: Path, as_json: bool) -> None:
+    """Documents, chunks, model, size on disk and last update of an index."""
+    stats = _load(index_dir).stats()
+    if as_json:
+        _print_json(stats)
+        return
+    for key, value in stats.items():
+        click.echo(f"{key}: {value}")
+
+
+@main.command("serve")
+@index_dir_option
+@click.option("--source", type=click.Path(path_type=Path), default=None, help="Folder to index first if the index is absent (default: seeds/).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option("--share", is_flag=True, help="Ask Gradio for a public link (off by default).")
+@_friendly
+def serve_command(index_dir: Path, source: Path | None, host: str, port: int, share: bool) -> None:
+    """Open the chat app in the browser."""
+    from qa.ui import serve
+
+    serve(index_dir=index_dir, source=source, host=host, port=port, share=share)

@@ -1,0 +1,197 @@
+"""Text -> unit-length float32 vectors, with e5's separate query and passage prompts.
+
+Passages are encoded once at index time, and the same forward pass also yields one vector per
+sentence (the chunk's contextual token embeddings mean-pooled over the sentence's characters),
+so quoting can score sentences at query time without running the model again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from qa.config import DEFAULT_MODEL
+
+PROBE_TEXT = "passage: الرباط عاصمة المغرب. Rabat is the capital of Morocco."
+QUERY_PROMPT = "query: "
+PASSAGE_PROMPT = "passage: "
+
+
+class Embedder(Protocol):
+    """What the index and retriever need from a model; tests may supply a small deterministic one."""
+
+    name: str
+    dim: int
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        sentence_spans: Sequence[Sequence[tuple[int, int]]] | None = None,
+        on_batch: Callable[[int], object] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
+    def probe(self) -> np.ndarray: ...
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with bf16 matrix instructions, where bfloat16 inference is faster than float32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="ignore")
+    except OSError:
+        return False
+    return any(flag in flags for flag in (" avx512_bf16", " amx_bf16"))
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """'auto' picks the fast type the hardware runs natively, else float32 (which is never wrong)."""
+    if precision != "auto":
+        return precision
+    if device.startswith("cuda"):
+        return "float16"
+    return "bfloat16" if cpu_has_native_bf16() else "float32"
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded on first use (importing `qa` never loads torch).
+
+    Example:
+        >>> embedder = SentenceTransformerEmbedder()      # the offline multilingual-e5-small
+        >>> embedder.encode_queries(["من هو وزير الخارجية المغربي؟"]).shape
+        (1, 384)
+    """
+
+    def __init__(
+        self,
+        name: str = DEFAULT_MODEL,
+        *,
+        precision: str = "auto",
+        device: str = "cpu",
+        batch_size: int = 16,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.device = device
+        self.precision = resolve_precision(precision, device)
+        self.batch_size = batch_size
+        self._cache_dir = cache_dir
+        self._model = None
+        self._lock = threading.Lock()
+        self._dim: int | None = None
+
+    @property
+    def model(self):
+        """The loaded SentenceTransformer; loading is thread-safe and happens once per process."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self):
+        import torch
+
+        from qa.model_store import load_sentence_transformer
+
+        model = load_sentence_transformer(self.name, cache_dir=self._cache_dir, device=self.device)
+        dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[self.precision]
+        if dtype != torch.float32:
+            model = model.to(dtype)
+        model.eval()
+        return model
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._dim = int(self.model.get_embedding_dimension())
+        return self._dim
+
+    def probe(self) -> np.ndarray:
+        """The embedding of a fixed text: a fingerprint telling this model apart from others."""
+        return self.encode_passages([PROBE_TEXT[len(PASSAGE_PROMPT) :]])[0][0]
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        vectors, _ = self._encode([QUERY_PROMPT + t for t in texts], len(QUERY_PROMPT), None, None)
+        return vectors
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        sentence_spans: Sequence[Sequence[tuple[int, int]]] | None = None,
+        on_batch: Callable[[int], object] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, plus per passage one vector per given sentence span (offsets into the passage)."""
+        return self._encode([PASSAGE_PROMPT + t for t in texts], len(PASSAGE_PROMPT), sentence_spans, on_batch)
+
+    def _encode(
+        self,
+        prompted: list[str],
+        prompt_len: int,
+        sentence_spans: Sequence[Sequence[tuple[int, int]]] | None,
+        on_batch: Callable[[int], object] | None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        import torch
+
+        model = self.model
+        out = np.zeros((len(prompted), self.dim), dtype=np.float32)
+        sentences: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(prompted)
+        # Longest first, so each batch holds texts of similar length and pads little.
+        order = sorted(range(len(prompted)), key=lambda i: -len(prompted[i]))
+        tokenizer = model.tokenizer
+        for begin in range(0, len(order), self.batch_size):
+            batch = order[begin : begin + self.batch_size]
+            features = tokenizer(
+                [prompted[i] for i in batch],
+                padding=True,
+                truncation=True,
+                max_length=model.max_seq_length,
+                return_offsets_mapping=True,
+                return_tensors="pt",
+            )
+            offsets = features.pop("offset_mapping").numpy()
+            features = {k: v.to(self.device) for k, v in features.items()}
+            with torch.inference_mode():
+                result = model(features)
+            out[batch] = result["sentence_embedding"].float().cpu().numpy()
+            if sentence_spans is not None:
+                tokens = result["token_embeddings"].float().cpu().numpy()
+                mask = features["attention_mask"].cpu().numpy().astype(bool)
+                for row, i in enumerate(batch):
+                    sentences[i] = _pool_spans(tokens[row], offsets[row], mask[row], sentence_spans[i], prompt_len)
+            if on_batch is not None:
+                on_batch(len(batch))
+        return unit_rows(out), sentences
+
+
+def _pool_spans(
+    tokens: np.ndarray, offsets: np.ndarray, mask: np.ndarray, spans: Sequence[tuple[int, int]], shift: int
+) -> np.ndarray:
+    """Mean of the token embeddings whose characters fall in each span; spans past truncation get the
+    chunk's mean so they still rank, just without their own signal."""
+    starts = offsets[:, 0] - shift
+    ends = offsets[:, 1] - shift
+    real = mask & (offsets[:, 1] > offsets[:, 0])
+    fallback = tokens[mask].mean(axis=0)
+    pooled = np.empty((len(spans), tokens.shape[1]), dtype=np.float32)
+    for j, (s, e) in enumerate(spans):
+        inside = real & (ends > s) & (starts < e)
+        pooled[j] = tokens[inside].mean(axis=0) if inside.any() else fallback
+    return unit_rows(pooled)
+
+
+def fingerprint(vector: np.ndarray) -> str:
+    """A short printable id of a probe vector, for stats and error messages."""
+    return hashlib.sha256(np.round(vector, 2).astype(np.float32).tobytes()).hexdigest()[:12]

@@ -1,0 +1,73 @@
+"""BM25 over the same chunks as the vectors, on Arabic-normalized tokens (bm25s does the scoring).
+
+bm25s cannot delete rows, so the BM25 matrix is rebuilt from the chunk store whenever the chunk set
+changes; that keeps it in step with FAISS by construction and costs seconds per 100k chunks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.normalize import tokenize
+
+IDS_FILE = "ids.npy"
+STEM = True
+"""Light proclitic stripping (و، ال، بال ...): measured on XQuAD-ar, it raises lexical hit@1."""
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """The tokens BM25 sees, for chunks and questions alike."""
+    return tokenize(text, stem=STEM)
+
+
+class LexicalIndex:
+    """BM25 scores for chunk ids; rows follow `ids`."""
+
+    def __init__(self, ids: np.ndarray, bm25) -> None:
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self._bm25 = bm25
+
+    @classmethod
+    def build(cls, ids: Sequence[int], texts: Sequence[str]) -> LexicalIndex:
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        if len(ids):
+            bm25.index([lexical_tokens(t) or [""] for t in texts], show_progress=False)
+        return cls(np.asarray(ids, dtype=np.int64), bm25)
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and chunk ids of the best `k` chunks with a positive score, best first."""
+        tokens = lexical_tokens(query)
+        if not tokens or not self.count:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores = self._bm25.get_scores(tokens)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[scores[top] > 0]
+        return scores[top].astype(np.float32), self.ids[top]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / IDS_FILE, self.ids)
+        if self.count:
+            self._bm25.save(str(folder), show_progress=False)
+        else:
+            (folder / "empty.json").write_text(json.dumps({"empty": True}))
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        import bm25s
+
+        ids = np.load(folder / IDS_FILE, allow_pickle=False)
+        bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0) if len(ids) else bm25s.BM25()
+        return cls(ids, bm25)

@@ -1,0 +1,99 @@
+"""Ingest: every supported format, verbatim text, and bad input skipped with a message naming it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.errors import InputError
+from qa.ingest import MAX_DOCUMENT_CHARS, read_path
+from tests.conftest import SEEDS
+
+
+def test_seeds_keep_their_file_names_as_ids_and_first_line_as_title() -> None:
+    result = read_path(SEEDS)
+    assert [a.id for a in result.articles] == ["000_9744522dcfbc0ba7.txt", "002_4c5868944a25ee9c.txt"]
+    assert result.articles[0].title == "التزام مغربي أميركي ثابت بمكافحة الإرهاب"
+    assert result.articles[0].text == (SEEDS / "000_9744522dcfbc0ba7.txt").read_text(encoding="utf-8")
+    assert result.warnings == []
+
+
+def test_folder_is_read_recursively_with_relative_ids(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "x.md").write_text("# عنوان\n\nنص المقال.", encoding="utf-8")
+    (tmp_path / "top.txt").write_text("\n\nالعنوان\r\nالنص\r\n", encoding="utf-8", newline="")
+    (tmp_path / ".hidden.txt").write_text("سر", encoding="utf-8")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")
+    articles = {a.id: a for a in read_path(tmp_path).articles}
+    assert set(articles) == {"a/b/x.md", "top.txt"}
+    assert articles["a/b/x.md"].title == "عنوان"
+    assert articles["top.txt"].title == "العنوان"
+    assert articles["top.txt"].text == "\n\nالعنوان\r\nالنص\r\n"  # Windows line ends kept verbatim
+
+
+def test_html_keeps_visible_text_only(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>خبر</title><style>p{}</style></head><body><h1>عنوان</h1>"
+        "<p>الفقرة الأولى.</p><script>alert(1)</script><p>الثانية</p></body></html>",
+        encoding="utf-8",
+    )
+    [article] = read_path(page).articles
+    assert article.title == "خبر"
+    assert "الفقرة الأولى." in article.text and "الثانية" in article.text
+    assert "alert" not in article.text and "p{}" not in article.text
+
+
+def test_jsonl_fields_and_bad_lines_named_by_line_number(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"id": "a1", "text": "نص أول", "title": "أول", "url": "https://example.org/a1", "date": "2020-01-01", "source": "وكالة"}),
+        "{not json",
+        json.dumps({"id": "a2"}),
+        json.dumps({"id": "a3", "text": 42}),
+        json.dumps({"id": "a4", "text": "نص", "title": ["x"]}),
+        json.dumps({"id": 7, "text": "رقم كمعرف"}),
+        json.dumps({"id": "a1", "text": "نص مختلف"}),
+        json.dumps({"id": "empty", "text": "   "}),
+    ]
+    (tmp_path / "c.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    result = read_path(tmp_path / "c.jsonl")
+    assert [a.id for a in result.articles] == ["a1", "7"]
+    assert result.articles[0].url == "https://example.org/a1" and result.articles[0].source == "وكالة"
+    assert result.articles[0].text == "نص أول"
+    joined = "\n".join(result.warnings)
+    for line, reason in [(2, "not valid JSON"), (3, "missing required field 'text'"), (4, "field 'text' must be a string"),
+                         (5, "field 'title' must be a string"), (7, "duplicate id 'a1'"), (8, "empty document")]:
+        assert f"c.jsonl:{line}: skipped: {reason}" in joined
+    assert all("\n" not in w for w in result.warnings)
+
+
+def test_bad_files_are_skipped_and_the_rest_read(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("عنوان\nنص جيد", encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (tmp_path / "binary.txt").write_bytes(b"abc\x00def")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "utf16.txt").write_bytes("عنوان\nنص".encode("utf-16"))
+    (tmp_path / "huge.txt").write_text("ا " * (MAX_DOCUMENT_CHARS // 2 + 1), encoding="utf-8")
+    result = read_path(tmp_path)
+    assert sorted(a.id for a in result.articles) == ["good.txt", "utf16.txt"]
+    warnings = " | ".join(result.warnings)
+    assert "latin1.txt: skipped: not UTF-8" in warnings
+    assert "binary.txt: skipped: binary file" in warnings
+    assert "empty.txt: skipped: empty document" in warnings
+    assert "huge.txt: skipped: document has" in warnings
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "missing", "no such file or folder"),
+        (lambda p: p, "no .txt"),
+        (lambda p: (p / "x.pdf").write_bytes(b"%PDF") and p / "x.pdf", "unsupported file type"),
+    ],
+)
+def test_unusable_paths_raise_one_line(tmp_path: Path, make, message: str) -> None:
+    with pytest.raises(InputError, match=message) as info:
+        read_path(make(tmp_path))
+    assert "\n" not in str(info.value)
