@@ -782,7 +782,9 @@ def _pid_alive(pid: int) -> bool:
 
 def _load_st(name_or_path: str, device: str) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # a per-load "Loading weights" bar is noise in `qa ask`
     return SentenceTransformer(name_or_path, device=device, local_files_only=True)
 
 

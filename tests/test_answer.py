@@ -1,0 +1,97 @@
+"""Extractive answers with the real model: verbatim quotes, citations, de-duplication, abstention."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.answer import Assistant
+from qa.errors import InputError
+from qa.index import Index
+from qa.records import Article
+from qa.render import LRI, PDI
+from qa.retrieve import Retriever
+
+FIRST = "000_9744522dcfbc0ba7.txt"
+
+
+@pytest.fixture(scope="module")
+def assistant(seeds_index) -> Assistant:
+    return Assistant(Retriever(seeds_index))
+
+
+def _assert_verbatim(index: Index, answer) -> None:
+    for quote in answer.quotes:
+        assert index.article(quote.doc_id).text[quote.start : quote.end] == quote.text
+        assert len(quote.text.split()) <= 60
+
+
+def test_initiatives_are_quoted_verbatim_with_a_citation(assistant: Assistant, seeds_index) -> None:
+    answer = assistant.ask("ما هي المبادرات التي يشرف عليها المغرب؟")
+    assert not answer.abstained and answer.language == "ar"
+    first = answer.quotes[0]
+    assert first.doc_id == FIRST and "ثلاث مبادرات" in first.text and first.citation == 1
+    assert 1 <= len(answer.quotes) <= 3
+    _assert_verbatim(seeds_index, answer)
+    assert answer.citations[0].number == 1 and answer.citations[0].title == "التزام مغربي أميركي ثابت بمكافحة الإرهاب"
+    assert f"«{first.text}» {LRI}[1]{PDI}" in answer.text  # markers isolated so RTL cannot reorder them
+    assert "المصادر:" in answer.text and "[1] التزام مغربي أميركي ثابت بمكافحة الإرهاب" in answer.text
+    record = answer.to_dict()
+    assert record["quotes"][0]["text"] == first.text and record["abstained"] is False
+
+
+def test_citation_numbers_follow_first_appearance(assistant: Assistant) -> None:
+    answer = assistant.ask("من استقبل عبد اللطيف حموشي وبحث معه التعاون الأمني؟")
+    numbers = [q.citation for q in answer.quotes]
+    assert numbers[0] == 1 and sorted(set(numbers)) == list(range(1, len(set(numbers)) + 1))
+    assert {c.doc_id for c in answer.citations} == {q.doc_id for q in answer.quotes}
+    assert "حموشي" in answer.quotes[0].text
+
+
+def test_absent_topic_abstains_politely_with_related_passages(assistant: Assistant) -> None:
+    answer = assistant.ask("كم عدد الأهداف التي سجلها ميسي في كأس العالم لكرة القدم؟")
+    assert answer.abstained and not answer.quotes and not answer.citations
+    assert answer.text.startswith("لم أجد في المقالات ما يجيب عن هذا السؤال.")
+    assert answer.related and "ليست إجابة" in answer.text
+
+
+def test_english_question_gets_arabic_quotes_and_english_frame(assistant: Assistant, seeds_index) -> None:
+    answer = assistant.ask("Which UN Security Council resolution does the initiative on terrorist watchlists support?")
+    assert not answer.abstained and answer.language == "en"
+    assert any("2396" in q.text for q in answer.quotes)
+    assert "Sources:" in answer.text
+    _assert_verbatim(seeds_index, answer)
+    absent = assistant.ask("What was the final score of the Champions League final?")
+    assert absent.abstained and absent.text.startswith("I could not find this in the articles.")
+
+
+def test_same_fact_from_two_agencies_is_quoted_once_with_both_sources(tmp_path: Path, real_embedder) -> None:
+    shared = "وأعلنت وزارة الداخلية أن السلطات فككت خلية إرهابية تضم خمسة عناصر في مدينة طنجة يوم الثلاثاء."
+    articles = [
+        Article(id="agency-a", title="وكالة أ", text=f"خبر أمني\n\n{shared}\n\nوأضاف البيان أن التحقيقات متواصلة."),
+        Article(id="agency-b", title="وكالة ب", url="https://example.org/b", text=f"تفكيك خلية\n\n{shared}\n\nوذكرت مصادر أن العناصر كانوا يخططون لهجمات."),
+        Article(id="other", title="اقتصاد", text="ارتفعت صادرات الفوسفات المغربية بنسبة كبيرة خلال العام الماضي."),
+    ]
+    index = Index.build(articles, tmp_path / "index", embedder=real_embedder, progress=False)
+    answer = Assistant(Retriever(index)).ask("كم عدد عناصر الخلية الإرهابية التي فككت في طنجة؟")
+    top = answer.quotes[0]
+    assert top.text == shared
+    assert top.markers in ("[1][2]", "[2][1]") and len({c.doc_id for c in answer.citations} & {"agency-a", "agency-b"}) == 2
+    assert sum(q.text == shared for q in answer.quotes) == 1
+    assert "https://example.org/b" in answer.text
+
+
+def test_long_sentence_is_cut_at_a_clause_with_an_ellipsis(tmp_path: Path, real_embedder) -> None:
+    clauses = [f"وفي المرحلة رقم {i} ناقش الوفد ملفات التعاون الأمني والاقتصادي مع الشركاء" for i in range(12)]
+    text = "تقرير طويل\n\n" + "، ".join(clauses) + "، وأعلن الوزير أن القمة المقبلة ستعقد في مدينة مراكش."
+    index = Index.build([Article(id="long", text=text, title="تقرير")], tmp_path / "index", embedder=real_embedder, progress=False)
+    answer = Assistant(Retriever(index), min_evidence=0.0).ask("أين ستعقد القمة المقبلة؟")
+    quote = answer.quotes[0]
+    assert quote.truncated and len(quote.text.split()) <= 60 and "مراكش" in quote.text
+    assert text[quote.start : quote.end] == quote.text and "…" in answer.text
+
+
+def test_empty_question_is_refused(assistant: Assistant) -> None:
+    with pytest.raises(InputError, match="the question is empty"):
+        assistant.ask("  ")
