@@ -75,6 +75,7 @@ def main() -> None:
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16", "float16"]), default=None)
 @click.option("--device", default=None, help="cpu (default) or cuda.")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=None)
+@click.option("--checkpoint-every", type=click.IntRange(1), default=None, help="Commit after every N documents (default 500).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @json_option
 @_friendly
@@ -87,6 +88,7 @@ def index_command(
     precision: str | None,
     device: str | None,
     batch_size: int | None,
+    checkpoint_every: int | None,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -96,7 +98,8 @@ def index_command(
     from qa.config import Settings, default_model
     from qa.index import Index
 
-    overrides = {k: v for k, v in {"precision": precision, "device": device, "batch_size": batch_size}.items() if v}
+    options = {"precision": precision, "device": device, "batch_size": batch_size, "checkpoint_every": checkpoint_every}
+    overrides = {k: v for k, v in options.items() if v}
     if rebuild:
         settings = Settings(model=model or default_model(), **overrides)
         index = Index.build(path, index_dir, settings=settings, progress=not quiet)
