@@ -216,28 +216,27 @@ class Index:
             articles = _unique_articles(list(source), report.warnings)
         if not articles and (rebuild or not self._state.articles):
             raise InputError("no usable document to index" + (f": {report.warnings[0]}" if report.warnings else ""))
-        if rebuild:
-            self._state = self._empty_state(dim=None, generation=self._committed_generation())
-        else:
+        if not rebuild:
             self._catch_up()
+        # A rebuild prepares its state privately: readers keep the committed one until the first commit.
+        state = self._empty_state(dim=None, generation=self._committed_generation()) if rebuild else self._state
         pending = []
         for article in articles:
-            old = self._state.articles.get(article.id)
+            old = state.articles.get(article.id)
             if old is not None and old.content_hash == article.content_hash:
                 report.unchanged.append(article.id)
             else:
                 (report.updated if old is not None else report.added).append(article.id)
                 pending.append(article)
-        with _progress_bar(progress, sum(1 for _ in pending)) as bar:
+        with _progress_bar(progress, len(pending)) as bar:
             step = self.settings.checkpoint_every
             for begin in range(0, len(pending), step):
                 batch = pending[begin : begin + step]
                 new_chunks, vectors, sentences = self._embed(batch, bar)
                 report.chunks_embedded += len(new_chunks)
-                replaced = [a.id for a in batch if a.id in self._state.articles]
-                self._commit(self._apply(self._state, removed=replaced, new=batch, chunks=(new_chunks, vectors, sentences)))
-        if rebuild and not pending:
-            self._commit(self._state)
+                replaced = [a.id for a in batch if a.id in state.articles]
+                self._commit(self._apply(state, removed=replaced, new=batch, chunks=(new_chunks, vectors, sentences)))
+                state = self._state
         report.seconds = time.perf_counter() - started
         return report
 
