@@ -1,0 +1,390 @@
+"""The app's rendering, escaping and upload handling, on the real seeds index where behaviour matters.
+
+The browser itself is exercised in test_app_browser.py; here every check is a function call (plus
+one in-process launch for the API's JSON), so these run in seconds.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from qa.answer import Assistant
+from qa.index import Index
+from qa.records import Answer, Article, Citation, Quote
+from qa.render_html import answer_html, passage_html, question_html, safe_text, safe_url, status_markdown
+from qa.retrieve import Retriever
+
+gr = pytest.importorskip("gradio")
+from qa.ui import SEED_EXAMPLES, UPLOADS_DIR, add_uploads, build_demo, example_questions, safe_filename  # noqa: E402
+
+PAYLOADS = [
+    "<script>window.__pwned = 1</script>",
+    '<img src=x onerror="window.__pwned = 2">',
+    '<a href="javascript:window.__pwned = 3">click</a>',
+    "[click me](javascript:window.__pwned=4)",
+    "![tracker](https://evil.example/pixel.png)",
+    '<details open ontoggle="window.__pwned = 5">x</details>',
+    "<svg onload=alert(1)>",
+    "$$\\href{javascript:alert(1)}{x}$$",
+]
+ALLOWED_TAGS = {"div", "p", "blockquote", "span", "sup", "details", "summary", "mark", "a", "br", "code"}
+INITIATIVES = SEED_EXAMPLES[0]
+
+
+class _Tags(HTMLParser):
+    """Every start tag with its attributes, for checking rendered HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(markup: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(markup)
+    parser.close()
+    return parser
+
+
+def assert_inert(markup: str) -> None:
+    """Only the renderer's own tags, no event handler, links only to http(s)."""
+    for tag, attrs in parse(markup).tags:
+        assert tag in ALLOWED_TAGS, f"unexpected <{tag}> in {markup[:200]}"
+        for name, value in attrs.items():
+            assert not name.startswith("on"), f"event handler {name} in <{tag}>"
+            if name in ("href", "src"):
+                assert value and value.startswith(("http://", "https://")), f"{name}={value!r}"
+
+
+# ---------------------------------------------------------------------------- escaping
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_safe_text_shows_payloads_as_text(payload: str) -> None:
+    escaped = safe_text(payload)
+    assert "<" not in escaped and ">" not in escaped and "](" not in escaped and "$" not in escaped
+    assert html.unescape(escaped) == payload  # what the reader sees is exactly the article's text
+    assert_inert(escaped)
+
+
+def test_safe_text_escapes_each_character_once() -> None:
+    assert safe_text("[1] a#b & c") == "&#91;1&#93; a&#35;b &amp; c"
+    assert safe_text("line one\nline two\r\nthree") == "line one<br>line two<br>three"
+
+
+def test_markdown_cannot_reinterpret_escaped_text() -> None:
+    markdown_it = pytest.importorskip("markdown_it")
+    md = markdown_it.MarkdownIt("commonmark", {"html": True})
+    for payload in PAYLOADS:
+        rendered = md.render(f'<div dir="auto">{safe_text(payload)}</div>')
+        assert "<img" not in rendered and "<script" not in rendered and "<a " not in rendered
+        assert_inert(rendered)
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("https://example.com/news?id=1&x=2", True),
+        ("http://example.com/a", True),
+        ("javascript:alert(1)", False),
+        ("JaVaScRiPt:alert(1)", False),
+        (" java\tscript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ('https://example.com/"onmouseover="alert(1)', False),
+        ("/relative/path", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_only_http_urls_become_links(url: str | None, linked: bool) -> None:
+    assert (safe_url(url) is not None) == linked
+
+
+def test_question_html_is_escaped() -> None:
+    markup = question_html('<img src=x onerror="alert(1)"> who?')
+    assert_inert(markup)
+    assert "".join(parse(markup).text) == '<img src=x onerror="alert(1)"> who?'
+
+
+# ---------------------------------------------------------------------------- rendering answers
+
+
+def _evil_article() -> Article:
+    text = (
+        "عنوان <script>window.__pwned=1</script>\n\n"
+        'قال المتحدث <img src=x onerror="window.__pwned=2"> إن الاجتماع سيعقد في مراكش يوم الاثنين.\n'
+        "راجع [الرابط](javascript:window.__pwned=3) و ![صورة](https://evil.example/x.png)."
+    )
+    return Article(
+        id="evil.txt",
+        text=text,
+        title='<b onmouseover="x">عنوان</b>',
+        url="javascript:alert(1)",
+        date="<i>2024</i>",
+        source="[src](javascript:alert(1))",
+    )
+
+
+def test_answer_with_hostile_article_renders_inert() -> None:
+    article = _evil_article()
+    start = article.text.index("قال المتحدث")
+    end = article.text.index("الاثنين.") + len("الاثنين.")
+    quote = Quote(text=article.text[start:end], doc_id=article.id, title=article.title, start=start, end=end, score=1.0, citation=1)
+    citation = Citation(1, article.id, article.title, article.url, article.date, article.source)
+    answer = Answer(question="أين سيعقد الاجتماع؟", text="", quotes=(quote,), citations=(citation,))
+    markup = answer_html(answer, {article.id: article}, context="<script>x</script>")
+    assert_inert(markup)
+    shown = "".join(parse(markup).text)
+    assert "<script>window.__pwned=1</script>" in shown  # shown as text, in the passage
+    assert '<img src=x onerror="window.__pwned=2">' in shown
+    assert "javascript:alert(1)" in shown and not any(t == "a" for t, _ in parse(markup).tags)
+
+
+def test_seed_answer_shows_quote_markers_and_marked_passage(seeds_index: Index) -> None:
+    answer = Assistant(Retriever(seeds_index)).ask(INITIATIVES)
+    assert not answer.abstained
+    markup = answer_html(answer, seeds_index.article)
+    assert_inert(markup)
+    tags = parse(markup).tags
+    first = answer.quotes[0]
+    assert safe_text(first.text) in markup  # the verbatim quote
+    assert "ثلاث مبادرات" in first.text
+    assert sum(1 for t, a in tags if t == "details" and a.get("data-citation") == "1") == 1
+    marked = markup.split('<mark class="qa-mark">', 1)[1].split("</mark>", 1)[0]
+    assert html.unescape(marked.replace("<br>", "\n")) in {q.text for q in answer.quotes}
+    assert any(t == "blockquote" and a.get("dir") == "rtl" for t, a in tags)
+    assert "المصادر" in markup and "[1]" in html.unescape(markup)
+
+
+def test_english_question_gets_arabic_quote_with_english_labels(seeds_index: Index) -> None:
+    answer = Assistant(Retriever(seeds_index)).ask(SEED_EXAMPLES[3])
+    assert not answer.abstained and answer.language == "en"
+    markup = answer_html(answer, seeds_index.article)
+    assert "Sources:" in markup
+    assert '<blockquote class="qa-quote" dir="rtl"' in markup
+
+
+def test_abstention_shows_related_passages_marked_related(seeds_index: Index) -> None:
+    answer = Assistant(Retriever(seeds_index)).ask("ما هي عاصمة اليابان؟")
+    assert answer.abstained and answer.related
+    markup = answer_html(answer, seeds_index.article)
+    assert_inert(markup)
+    assert "لم أجد في المقالات" in markup
+    assert markup.count('class="qa-related"') == len(answer.related)
+    assert "qa-quote" not in markup and "<details" not in markup
+    assert "ذو صلة" in markup
+
+
+def test_follow_up_context_is_shown_escaped() -> None:
+    answer = Answer(question="and?", text="", abstained=True, language="en")
+    markup = answer_html(answer, {}, context="Bourita <b>met</b>")
+    assert "Context used" in markup and "Bourita &lt;b&gt;met&lt;/b&gt;" in markup
+
+
+def test_passage_marks_every_quote_and_cuts_at_spaces() -> None:
+    text = ("كلمة " * 200) + "الاقتباس الأول هنا. " + ("حشو " * 10) + "الاقتباس الثاني." + (" ذيل" * 200)
+    article = Article(id="a", text=text)
+    first = (text.index("الاقتباس الأول"), text.index("هنا.") + 4)
+    second = (text.index("الاقتباس الثاني"), text.index("الثاني.") + 7)
+    markup = passage_html(article, [second, first], context=50)
+    assert markup.count("<mark") == 2
+    assert markup.count("…") == 2  # one window (the quotes are close), cut at both ends
+    inner = html.unescape(markup.split(">", 1)[1].rsplit("</div>", 1)[0].replace('<mark class="qa-mark">', "").replace("</mark>", ""))
+    assert inner.strip("…").strip() in text  # whole words, in order, verbatim
+    far = passage_html(article, [first, second], context=10)
+    assert far.count("…") == 4 and far.count("<br>") == 1  # two windows when the quotes are far apart
+
+
+def test_a_quote_that_no_longer_matches_its_article_is_shown_alone() -> None:
+    article = Article(id="a", text="نص جديد مختلف تماما.")
+    quote = Quote(text="نص قديم", doc_id="a", title="t", start=0, end=7, score=1.0, citation=1)
+    answer = Answer(question="س؟", text="", quotes=(quote,), citations=(Citation(1, "a", "t"),))
+    markup = answer_html(answer, {"a": article})
+    assert '<mark class="qa-mark">نص قديم</mark>' in markup and "مختلف" not in markup
+
+
+def test_status_line_counts_and_model(seeds_index: Index) -> None:
+    line = status_markdown(seeds_index.stats())
+    assert "2 articles" in line and f"{seeds_index.stats()['chunks']} chunks" in line
+    assert "multilingual" in line
+
+
+# ---------------------------------------------------------------------------- examples
+
+
+def test_seed_examples_are_answered_from_the_seeds(seeds_index: Index) -> None:
+    assert example_questions(seeds_index) == SEED_EXAMPLES
+    assistant = Assistant(Retriever(seeds_index))
+    for question in SEED_EXAMPLES:
+        answer = assistant.ask(question)
+        assert not answer.abstained, question
+        assert answer.quotes[0].doc_id.startswith("000_"), question
+
+
+def test_examples_for_other_collections_come_from_titles(tmp_path: Path, fake_embedder) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("أمطار غزيرة في الرباط\n\nهطلت أمطار غزيرة.", encoding="utf-8")
+    (folder / "b.md").write_text("# Elections in Tunisia\n\nVoters went to the polls.", encoding="utf-8")
+    index = Index.build(folder, tmp_path / "index", embedder=fake_embedder, progress=False)
+    assert example_questions(index) == [
+        "ماذا جاء عن «أمطار غزيرة في الرباط»؟",
+        "What do the articles say about “Elections in Tunisia”?",
+    ]
+
+
+# ---------------------------------------------------------------------------- uploads
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\windows\\evil.md", "evil.md"),
+        ("/abs/path/news.HTML", "news.html"),
+        (".hidden.txt", "hidden.txt"),
+        ("..", "upload"),
+        ("", "upload"),
+        ("خبر عاجل!.md", "خبر_عاجل.md"),
+        ("a\x00b.txt", "ab.txt"),
+        ("x" * 300 + ".jsonl", "x" * 100 + ".jsonl"),
+        ("report.tar.gz", "report.tar.gz"),
+        ("no_suffix", "no_suffix"),
+    ],
+)
+def test_safe_filename(name: str, safe: str) -> None:
+    assert safe_filename(name) == safe
+
+
+@pytest.fixture
+def index_copy(tmp_path: Path, seeds_index: Index, real_embedder) -> Index:
+    """A writable copy of the seeds index."""
+    target = tmp_path / "index"
+    shutil.copytree(seeds_index.index_dir, target)
+    return Index.load(target, embedder=real_embedder)
+
+
+def _write(folder: Path, name: str, data: str | bytes) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+def test_bad_uploads_are_refused_and_leave_the_index_intact(tmp_path: Path, index_copy: Index) -> None:
+    incoming = tmp_path / "incoming"
+    before = index_copy.stats()
+    manifest = (index_copy.index_dir / "manifest.json").read_bytes()
+    files = [
+        _write(incoming, "virus.exe", "MZ"),
+        _write(incoming, "binary.txt", b"\x00\x01\x02 binary"),
+        _write(incoming, "latin1.txt", "café".encode("latin-1")),
+        _write(incoming, "empty.md", "   \n"),
+        _write(incoming, "broken.jsonl", '{"id": 1, "text": \n{"no": "text"}\n[1, 2]\n'),
+        _write(incoming, "big.txt", "كلمة " * 400),
+    ]
+    result = add_uploads(index_copy, files, max_bytes=1000)
+    assert result.report is None and result.accepted == []
+    reasons = "\n".join(result.rejected)
+    assert "virus.exe: unsupported file type" in reasons
+    assert "binary.txt: binary file" in reasons
+    assert "latin1.txt: not UTF-8" in reasons
+    assert "empty.md: empty document" in reasons
+    assert "broken.jsonl:" in reasons
+    assert "big.txt:" in reasons and "over the limit" in reasons
+    assert index_copy.stats()["documents"] == before["documents"]
+    assert (index_copy.index_dir / "manifest.json").read_bytes() == manifest
+    assert list((index_copy.index_dir / UPLOADS_DIR).iterdir()) == []  # nothing kept, staging removed
+    assert_inert(result.message())
+
+
+def test_too_many_files_are_refused(tmp_path: Path, index_copy: Index) -> None:
+    files = [_write(tmp_path / "in", f"f{i}.exe", "x") for i in range(3)]
+    result = add_uploads(index_copy, files, max_files=1)
+    assert sum("too many files" in r for r in result.rejected) == 2
+
+
+def test_upload_lands_inside_the_index_folder_and_becomes_answerable(tmp_path: Path, index_copy: Index) -> None:
+    article = (
+        "افتتاح محطة تحلية مياه البحر في الداخلة\n\n"
+        "افتتحت السلطات المغربية محطة جديدة لتحلية مياه البحر في مدينة الداخلة بطاقة ثلاثين ألف متر مكعب يوميا.\n"
+        "وتهدف المحطة إلى تأمين مياه الشرب وري الأراضي الفلاحية في المنطقة."
+    )
+    # Backslashes are legal in a Linux file name; a browser on Windows may send one. It must not
+    # climb out of uploads/.
+    upload = _write(tmp_path / "in", "..\\..\\desalination.txt", article)
+    result = add_uploads(index_copy, [upload])
+    assert result.accepted == ["desalination.txt"] and result.rejected == []
+    assert_inert(result.message())
+    kept = sorted(p.relative_to(index_copy.index_dir).as_posix() for p in (index_copy.index_dir / UPLOADS_DIR).rglob("*"))
+    assert kept == ["uploads/desalination.txt"]
+    assert not (tmp_path / "desalination.txt").exists() and not (index_copy.index_dir.parent / "desalination.txt").exists()
+    assert "uploads/desalination.txt" in index_copy.document_ids
+    assert index_copy.stats()["documents"] == 3
+    answer = Assistant(Retriever(index_copy)).ask("ما هي طاقة محطة تحلية مياه البحر في الداخلة؟")
+    assert not answer.abstained
+    assert answer.quotes[0].doc_id == "uploads/desalination.txt"
+    assert "ثلاثين ألف متر مكعب" in " ".join(q.text for q in answer.quotes)
+
+
+def test_jsonl_uploads_keep_their_ids_and_skip_bad_lines(tmp_path: Path, index_copy: Index) -> None:
+    lines = [
+        json.dumps({"id": "wire-1", "text": "أعلنت وزارة الصحة حملة تلقيح وطنية.", "title": "حملة تلقيح", "url": "https://example.com/1"}, ensure_ascii=False),
+        "not json",
+    ]
+    result = add_uploads(index_copy, [_write(tmp_path / "in", "wire.jsonl", "\n".join(lines))])
+    assert result.report is not None and result.report.added == ["wire-1"]
+    assert any("wire.jsonl" in r and "not valid JSON" in r for r in result.rejected)
+    assert index_copy.article("wire-1").url == "https://example.com/1"
+
+
+def test_reuploading_a_file_replaces_it(tmp_path: Path, index_copy: Index) -> None:
+    first = _write(tmp_path / "a", "note.md", "# ملاحظة\n\nالنسخة الأولى من الملاحظة عن مهرجان الموسيقى.")
+    second = _write(tmp_path / "b", "note.md", "# ملاحظة\n\nالنسخة الثانية من الملاحظة عن مهرجان الموسيقى.")
+    add_uploads(index_copy, [first])
+    result = add_uploads(index_copy, [second])
+    assert result.report is not None and result.report.updated == ["uploads/note.md"]
+    assert "الثانية" in index_copy.article("uploads/note.md").text
+    assert "الثانية" in (index_copy.index_dir / UPLOADS_DIR / "note.md").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------- the app's API
+
+
+def test_api_endpoints_are_named_and_ask_returns_the_structured_answer(seeds_index: Index) -> None:
+    gradio_client = pytest.importorskip("gradio_client")
+    assistant = Assistant(Retriever(seeds_index))
+    demo = build_demo(assistant, seeds_index, examples=SEED_EXAMPLES)
+    demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, ssr_mode=False, quiet=True)
+    try:
+        client = gradio_client.Client(demo.local_url, verbose=False)
+        endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+        assert {"/ask", "/chat", "/add_files", "/stats"} <= set(endpoints)
+        data = client.predict(INITIATIVES, api_name="/ask")
+        expected = assistant.ask(INITIATIVES).to_dict()
+        assert json.loads(json.dumps(data)) == json.loads(json.dumps(expected))
+        assert data["quotes"][0]["citation"] == 1 and data["citations"][0]["number"] == 1
+        follow = client.predict("ومتى سيتم إطلاقها؟", INITIATIVES, data, api_name="/ask")
+        assert "27 شتنبر" in follow["quotes"][0]["text"]
+        history, cleared = client.predict("<img src=x onerror=alert(1)> ما هو قرار مجلس الأمن رقم 2396؟", [], api_name="/chat")
+        assert cleared == ""
+        reply = history[-1]["content"][0]["text"] if isinstance(history[-1]["content"], list) else history[-1]["content"]
+        assert_inert(history[0]["content"][0]["text"])
+        assert_inert(reply) and "2396" in reply
+        stats = client.predict(api_name="/stats")
+        assert stats["documents"] == 2
+    finally:
+        demo.close()
