@@ -119,7 +119,12 @@ def evaluate_answers(assistant, index, questions: list[Question], texts: dict[st
         by_article[q.article].append(q)
     for article, group in by_article.items():
         view = index.without([d for d in index.document_ids if d.split("#")[0] == article])
-        blind = Assistant(assistant.retriever.__class__(view), passages=assistant.passages, min_evidence=assistant.min_evidence)
+        blind = Assistant(
+            assistant.retriever.__class__(view),
+            passages=assistant.passages,
+            min_evidence=assistant.min_evidence,
+            min_cross_lingual_evidence=assistant.min_cross_lingual_evidence,
+        )
         for q in group:
             answer = blind.ask(texts[q.id])
             absent_evidence.append(answer.extra["evidence"])
@@ -132,6 +137,7 @@ def evaluate_answers(assistant, index, questions: list[Question], texts: dict[st
         "abstain_when_present": round(abstained_present / n, 4),
         "abstain_when_absent": round(abstained_absent / n, 4),
         "abstain_threshold": assistant.min_evidence,
+        "abstain_threshold_cross_lingual": assistant.min_cross_lingual_evidence,
         "abstention_sweep": _sweep(present_evidence, absent_evidence),
         "ask_ms_p50": latency(times)["p50"],
         "ask_ms_p95": latency(times)["p95"],
@@ -141,8 +147,8 @@ def evaluate_answers(assistant, index, questions: list[Question], texts: dict[st
 def _sweep(present: list[float], absent: list[float]) -> list[dict[str, float]]:
     """Abstention rates at a few thresholds, to choose and document the trade-off."""
     rows = []
-    for step in range(70, 91):
-        t = step / 100
+    for step in range(140, 182, 2):
+        t = step / 200
         rows.append(
             {
                 "threshold": t,

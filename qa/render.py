@@ -1,4 +1,4 @@
-"""Answer records -> text for people: plain text for the terminal, Markdown for the chat.
+"""Answer records -> plain text for the terminal and `Answer.text` (the chat's HTML is `render_html`).
 
 Formatting only; every quote, span and citation number comes from the records. Citation markers
 in right-to-left text are wrapped in Unicode isolates (LRI ... PDI), otherwise the bidi algorithm
@@ -6,8 +6,6 @@ shows "[1][3]" after Arabic text as "[3][1]".
 """
 
 from __future__ import annotations
-
-import html
 
 from qa.records import Citation, Hit, Quote
 
@@ -77,10 +75,3 @@ def hit_to_text(rank: int, hit: Hit) -> str:
     """One search result for the terminal."""
     return f"{rank}. [{hit.score:.3f}] {hit.title or hit.doc_id} ({hit.doc_id}:{hit.start}-{hit.end})\n   {snippet(hit.text, 300)}"
 
-
-def escape(text: str) -> str:
-    """Article text is untrusted: escape HTML and neutralise Markdown so it always shows as text."""
-    escaped = html.escape(text, quote=True)
-    for char in "\\`*_{}[]()#+-!|~>":
-        escaped = escaped.replace(char, f"&#{ord(char)};")
-    return escaped

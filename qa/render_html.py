@@ -1,10 +1,9 @@
 """Answer records -> safe HTML for the chat: quotes with markers, sources, related passages.
 
 Every piece of article text (quotes, titles, passages, dates, source names) and every piece of
-user text goes through `safe_text`, which escapes HTML and neutralises Markdown in one pass (the
-same characters as `qa.render.escape`, whose character-by-character replacement re-escapes the
-`#` of entities it has just written: "[1]" comes out as "&&#35;91;1..."), so a document
-holding `<script>`, `<img onerror=...>`, `[x](javascript:...)` or `![](...)` shows as text.
+user text goes through `safe_text`, which escapes HTML and neutralises Markdown in one pass (a
+character-by-character replacement would re-escape the `#` of entities it has just written), so a
+document holding `<script>`, `<img onerror=...>`, `[x](javascript:...)` or `![](...)` shows as text.
 The chat's own sanitizer runs only in the browser; an API caller receives this string as is, so
 the escaping here is the guarantee. Links are built only from `http(s)` URLs.
 

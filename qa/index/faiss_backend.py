@@ -1,7 +1,28 @@
-"""The only module that imports faiss: exact inner-product search with stable, deletable ids."""
+"""The only module that imports faiss: inner-product search with stable, deletable ids, whose index
+type follows the corpus size.
+
+Up to `exact_limit()` chunks (`EXACT_LIMIT`, or `$QA_EXACT_LIMIT`) the store is exact:
+`IndexIDMap2(IndexFlatIP)`, a brute-force scan. The first `add` that takes it past the limit turns
+it into an inverted-file index, `IndexIVFFlat` with inner product, which keeps the chunk ids as its
+own, deletes with `remove_ids`, and stores full float32 vectors (no quantization error: the only
+approximation is which cells a query visits).
+
+- `nlist`, the number of cells, is `CELLS_PER_SQRT_N * sqrt(n)` at training time, capped so each cell
+  gets at least `TRAIN_PER_CELL` training vectors. The coarse centroids come from spherical k-means
+  on a random sample of the store's own vectors (`TRAIN_PER_CELL` per cell).
+- `nprobe`, the number of cells a query visits, is calibrated once per training, on the store's own
+  data: `CALIBRATION_QUERIES` stored vectors are searched with nprobe = 1, 2, 4, ... and the smallest
+  value whose recall@10 (the vector itself left out) against an exhaustive scan reaches
+  `RECALL_TARGET` is kept. Easy, clustered data (real embeddings) gets a small nprobe, hard uniform
+  data a large one; either way the recall is measured, not assumed. faiss saves nprobe with the index.
+- When the store outgrows its cells (the `nlist` rule above gives twice the current count), the next
+  `add` retrains, so list lengths and latency stay in proportion. Shrinking never converts back.
+"""
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,35 +32,114 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only on a broken install
     raise ImportError("qa needs faiss for vector search: pip install faiss-cpu") from exc
 
+EXACT_LIMIT = 200_000
+"""Chunks searched exactly; one query over 200k vectors is a 77 MFLOP scan, about 10-20 ms here."""
+CELLS_PER_SQRT_N = 1.0
+"""nlist = this * sqrt(n). 4 is the textbook value; on 2 cores k-means and the assignment of every
+vector cost in proportion to nlist (4 would take ~8x longer to build 1M), while a query at 1M still
+scans well under 10 ms with 1,000 cells of ~1,000 vectors. See bench/README.md."""
+TRAIN_PER_CELL = 40
+"""Training vectors per cell: just above faiss's minimum of 39; more costs time without better cells."""
+RECALL_TARGET = 0.97
+"""The calibration's recall@10 goal, a margin above the 0.95 required of real queries."""
+CALIBRATION_QUERIES = 200
+"""Stored vectors used as queries when calibrating nprobe."""
+KIND_EXACT = "exact"
+KIND_APPROXIMATE = "approximate"
+
+
+def exact_limit() -> int:
+    """The size up to which search is exact: `$QA_EXACT_LIMIT` if set, else `EXACT_LIMIT`.
+
+    Raises:
+        ValueError: `$QA_EXACT_LIMIT` is not a positive integer.
+    """
+    raw = os.environ.get("QA_EXACT_LIMIT")
+    if raw is None or not raw.strip():
+        return EXACT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ValueError(f"QA_EXACT_LIMIT must be a positive integer (chunks searched exactly), got {raw!r}")
+    return limit
+
+
+def cells_for(n: int) -> int:
+    """The IVF cell count for `n` vectors: `CELLS_PER_SQRT_N * sqrt(n)`, at most n / TRAIN_PER_CELL."""
+    return max(1, min(int(CELLS_PER_SQRT_N * math.sqrt(n)), n // TRAIN_PER_CELL))
+
 
 class FaissStore:
     """Unit vectors keyed by chunk id; inner product equals cosine similarity.
 
-    `IndexIDMap2(IndexFlatIP)` keeps ids stable across deletes and searches exactly.
+    Exact (`IndexIDMap2(IndexFlatIP)`) up to `exact_limit()` vectors, then approximate
+    (`IndexIVFFlat`, inner product); both keep ids stable across deletes.
+
+    Example:
+        >>> store = FaissStore(384)
+        >>> store.add(np.arange(3), unit_vectors)          # ids are the caller's chunk ids
+        >>> scores, ids = store.search(unit_vectors[0], k=2)
+        >>> store.remove(np.array([1])); store.kind
+        'exact'
     """
 
     def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
+        if dim < 0:
+            raise ValueError(f"dim must be zero or positive, got {dim}")
+        if index is not None and index.d != dim:
+            raise ValueError(f"the faiss index has dimension {index.d}, not {dim}")
         self.dim = dim
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._index = index if index is not None else _exact(dim)
 
     @property
     def count(self) -> int:
         return int(self._index.ntotal)
 
+    @property
+    def kind(self) -> str:
+        """'exact' or 'approximate'."""
+        return KIND_APPROXIMATE if isinstance(self._index, faiss.IndexIVF) else KIND_EXACT
+
+    @property
+    def nprobe(self) -> int | None:
+        """Cells visited per query (None when exact)."""
+        return int(self._index.nprobe) if isinstance(self._index, faiss.IndexIVF) else None
+
+    @property
+    def nlist(self) -> int | None:
+        """Cells of the approximate index (None when exact)."""
+        return int(self._index.nlist) if isinstance(self._index, faiss.IndexIVF) else None
+
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        if len(ids):
-            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+        """Add vectors under the given ids (ids must not be in the store yet). An add that takes the
+        store past `exact_limit()`, or past twice its cells' capacity, (re)builds the approximate index
+        with these vectors included."""
+        if not len(ids):
+            return
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), -1)
+        if vectors.shape[1] != self.dim:
+            raise ValueError(f"vectors have dimension {vectors.shape[1]}, the store holds {self.dim}")
+        total = self.count + len(ids)
+        if self.kind == KIND_EXACT and total <= exact_limit():
+            self._index.add_with_ids(vectors, ids)
+        elif self.kind == KIND_APPROXIMATE and cells_for(total) < 2 * self.nlist:
+            self._index.add_with_ids(vectors, ids)
+        else:
+            self._index = _approximate(self.dim, [self._contents(), (ids, vectors)])
 
     def remove(self, ids: np.ndarray) -> None:
         if len(ids):
-            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+            self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and ids of the `k` nearest chunks, best first (fewer when the index is smaller)."""
         k = min(k, self.count)
         if k <= 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores, ids = self._index.search(np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32), k)
+        scores, ids = self._index.search(np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1), k)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
 
@@ -48,6 +148,9 @@ class FaissStore:
         return FaissStore(self.dim, faiss.clone_index(self._index))
 
     def ids(self) -> np.ndarray:
+        """Every stored id (exact: insertion order, approximate: grouped by cell)."""
+        if isinstance(self._index, faiss.IndexIVF):
+            return _ivf_contents(self._index, with_vectors=False)[0]
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
     def save(self, path: Path) -> None:
@@ -57,3 +160,86 @@ class FaissStore:
     def load(cls, path: Path) -> FaissStore:
         index = faiss.read_index(str(path))
         return cls(index.d, index)
+
+    def _contents(self) -> tuple[np.ndarray, np.ndarray]:
+        """All (ids, vectors), copied out of the index."""
+        if isinstance(self._index, faiss.IndexIVF):
+            return _ivf_contents(self._index, with_vectors=True)
+        ids = self.ids()
+        vectors = self._index.index.reconstruct_n(0, self.count) if self.count else np.zeros((0, self.dim), np.float32)
+        return ids, vectors
+
+
+def _exact(dim: int) -> faiss.Index:
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+
+def _approximate(dim: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> faiss.IndexIVFFlat:
+    """An `IndexIVFFlat` trained on a sample of `parts` (id and vector arrays), holding all of them,
+    with nprobe calibrated on that data."""
+    parts = [(i, v) for i, v in parts if len(i)]
+    sizes = [len(i) for i, _ in parts]
+    n = sum(sizes)
+    nlist = cells_for(n)
+    rng = np.random.default_rng(0)
+    picks = np.sort(rng.choice(n, size=min(n, nlist * TRAIN_PER_CELL), replace=False))
+    sample = _rows(parts, sizes, picks)
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.seed = 0  # reproducible cells; spherical k-means is faiss's default for inner product
+    index.train(sample[1])
+    for ids, vectors in parts:
+        index.add_with_ids(vectors, ids)
+    queries = rng.permutation(len(picks))[:CALIBRATION_QUERIES]
+    index.nprobe = calibrate_nprobe(index, sample[0][queries], sample[1][queries])
+    return index
+
+
+def _rows(parts: list[tuple[np.ndarray, np.ndarray]], sizes: list[int], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (sorted global positions) of the concatenation of `parts`, without concatenating them."""
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    ids, vectors = [], []
+    for (part_ids, part_vectors), lo, hi in zip(parts, bounds[:-1], bounds[1:]):
+        local = rows[(rows >= lo) & (rows < hi)] - lo
+        ids.append(part_ids[local])
+        vectors.append(part_vectors[local])
+    return np.concatenate(ids), np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
+
+
+def calibrate_nprobe(index: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, k: int = 10) -> int:
+    """The smallest power of two (or nlist) for which searching stored `vectors` finds, on average,
+    `RECALL_TARGET` of their true `k` nearest neighbours (each vector's own id left out), the truth
+    being an exhaustive scan of every cell."""
+    nlist = int(index.nlist)
+    index.nprobe = nlist
+    _, truth = index.search(vectors, k + 1)
+    truth = [set(row[row != own][:k].tolist()) - {-1} for row, own in zip(truth, ids)]
+    nprobe = 1
+    while nprobe < nlist:
+        index.nprobe = nprobe
+        _, found = index.search(vectors, k + 1)
+        hits = [len(t & set(row[row != own][:k].tolist())) / max(1, len(t)) for row, own, t in zip(found, ids, truth)]
+        if float(np.mean(hits)) >= RECALL_TARGET:
+            return nprobe
+        nprobe *= 2
+    return nlist
+
+
+def _ivf_contents(index: faiss.IndexIVF, *, with_vectors: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Ids (and, for IVFFlat, vectors) read straight from the inverted lists."""
+    lists = index.invlists
+    sizes = [lists.list_size(i) for i in range(index.nlist)]
+    ids = np.empty(sum(sizes), dtype=np.int64)
+    vectors = np.empty((len(ids), index.d) if with_vectors else (0, index.d), dtype=np.float32)
+    at = 0
+    for number, size in enumerate(sizes):
+        if not size:
+            continue
+        pointer = lists.get_ids(number)
+        ids[at : at + size] = faiss.rev_swig_ptr(pointer, size)
+        lists.release_ids(number, pointer)
+        if with_vectors:
+            codes = lists.get_codes(number)
+            vectors[at : at + size] = faiss.rev_swig_ptr(codes, size * lists.code_size).view(np.float32).reshape(size, -1)
+            lists.release_codes(number, codes)
+        at += size
+    return ids, vectors

@@ -7,7 +7,8 @@ changes; that keeps it in step with FAISS by construction and costs seconds per 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ class LexicalIndex:
     def __init__(self, ids: np.ndarray, bm25) -> None:
         self.ids = np.asarray(ids, dtype=np.int64)
         self._bm25 = bm25
+        self._df: dict[str, int] | None = None
 
     @classmethod
     def build(cls, ids: Sequence[int], texts: Sequence[str]) -> LexicalIndex:
@@ -43,6 +45,17 @@ class LexicalIndex:
     @property
     def count(self) -> int:
         return len(self.ids)
+
+    def idf(self, tokens: Iterable[str]) -> dict[str, float]:
+        """BM25 idf of each distinct token; a token the collection never uses gets the highest idf,
+        because a question word found nowhere is the strongest sign the answer is not there."""
+        if self._df is None:
+            vocab = getattr(self._bm25, "vocab_dict", None) or {}
+            indptr = np.asarray(self._bm25.scores["indptr"]) if vocab else np.zeros(1, np.int64)
+            counts = np.diff(indptr)
+            self._df = {t: int(counts[i]) for t, i in vocab.items() if i < len(counts)}
+        n = self.count
+        return {t: math.log(1 + (n - self._df.get(t, 0) + 0.5) / (self._df.get(t, 0) + 0.5)) for t in set(tokens)}
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and chunk ids of the best `k` chunks with a positive score, best first."""

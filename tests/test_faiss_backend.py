@@ -1,0 +1,153 @@
+"""The vector store's contract, run against both index types: exact (`IndexIDMap2(IndexFlatIP)`)
+and approximate (`IndexIVFFlat`, reached by growing past a small `QA_EXACT_LIMIT`). Plus the
+approximate index's recall@10 against exact search on held-out queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.index.faiss_backend import KIND_APPROXIMATE, KIND_EXACT, FaissStore, cells_for, exact_limit
+
+DIM = 32
+N = 3000
+LIMIT = 500
+
+
+def _clustered(n: int, seed: int) -> np.ndarray:
+    """Unit vectors around 40 overlapping topics in an 8-dim subspace, plus noise: neighbours straddle
+    cells, as real embeddings do (uniform random vectors would make any IVF probe every cell)."""
+    rng = np.random.default_rng(seed)
+    basis = np.random.default_rng(0).standard_normal((8, DIM)).astype(np.float32)
+    centres = np.random.default_rng(1).standard_normal((40, 8)).astype(np.float32)
+    z = centres[rng.integers(0, 40, n)] + 0.6 * rng.standard_normal((n, 8)).astype(np.float32)
+    x = z @ basis + 0.3 * rng.standard_normal((n, DIM)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+VECTORS = _clustered(N, seed=2)
+QUERIES = _clustered(100, seed=3)
+IDS = np.arange(1000, 1000 + N, dtype=np.int64)  # not row numbers, so a mix-up shows
+
+
+@pytest.fixture(params=[KIND_EXACT, KIND_APPROXIMATE])
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> FaissStore:
+    """A store of the requested kind holding VECTORS under IDS, filled in two adds."""
+    monkeypatch.setenv("QA_EXACT_LIMIT", str(LIMIT if request.param == KIND_APPROXIMATE else 10 * N))
+    built = FaissStore(DIM)
+    built.add(IDS[:400], VECTORS[:400])
+    assert built.kind == KIND_EXACT
+    built.add(IDS[400:], VECTORS[400:])
+    assert built.kind == request.param and built.count == N
+    return built
+
+
+def _hits(store: FaissStore, queries: np.ndarray, k: int = 10) -> list[list[int]]:
+    return [store.search(q, k)[1].tolist() for q in queries]
+
+
+def test_save_load_round_trip(store: FaissStore, tmp_path: Path) -> None:
+    store.save(tmp_path / "vectors.faiss")
+    loaded = FaissStore.load(tmp_path / "vectors.faiss")
+    assert (loaded.kind, loaded.dim, loaded.count, loaded.nlist, loaded.nprobe) == (
+        store.kind, store.dim, store.count, store.nlist, store.nprobe
+    )
+    assert np.array_equal(np.sort(loaded.ids()), IDS)
+    assert _hits(loaded, QUERIES) == _hits(store, QUERIES)
+    scores, _ = loaded.search(QUERIES[0], 5)
+    assert np.allclose(scores, store.search(QUERIES[0], 5)[0])
+
+
+def test_add_remove_and_ids(store: FaissStore) -> None:
+    assert np.array_equal(np.sort(store.ids()), IDS)
+    gone = IDS[::7]
+    store.remove(gone)
+    store.remove(np.array([], dtype=np.int64))
+    assert store.count == N - len(gone)
+    assert set(store.ids().tolist()) == set(IDS.tolist()) - set(gone.tolist())
+    for row in range(0, N, 7 * 50):  # a removed vector no longer finds itself
+        assert int(IDS[row]) not in store.search(VECTORS[row], 10)[1].tolist()
+    store.add(np.array([1]), VECTORS[:1])  # a new id for an old vector is found again
+    assert store.search(VECTORS[0], 1)[1].tolist() == [1]
+
+
+def test_copy_is_independent(store: FaissStore) -> None:
+    before = _hits(store, QUERIES[:20])
+    clone = store.copy()
+    clone.remove(IDS[:1000])
+    clone.add(np.array([7]), QUERIES[:1])
+    assert store.count == N and clone.count == N - 1000 + 1
+    assert _hits(store, QUERIES[:20]) == before
+    assert clone.search(QUERIES[0], 1)[1].tolist() == [7]
+    assert store.search(QUERIES[0], 1)[1].tolist() != [7]
+
+
+def test_search_order_and_bounds(store: FaissStore) -> None:
+    for q in QUERIES[:20]:
+        scores, ids = store.search(q, 25)
+        assert len(ids) == 25 == len(set(ids.tolist()))
+        assert np.all(np.diff(scores) <= 1e-6), "best first"
+        assert np.all(ids >= 1000)
+    for row in range(0, N, 250):  # every stored vector is its own nearest neighbour
+        scores, ids = store.search(VECTORS[row], 3)
+        assert ids[0] == IDS[row] and scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert len(store.search(QUERIES[0], 0)[1]) == 0
+
+
+def test_empty_store_and_small_k() -> None:
+    empty = FaissStore(DIM)
+    scores, ids = empty.search(QUERIES[0], 10)
+    assert len(scores) == len(ids) == 0 and empty.count == 0 and len(empty.ids()) == 0
+    empty.add(IDS[:3], VECTORS[:3])
+    assert empty.search(QUERIES[0], 10)[1].size == 3, "k larger than the store gives the whole store"
+
+
+def test_approximate_recall_at_10_against_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_EXACT_LIMIT", str(LIMIT))
+    approximate = FaissStore(DIM)
+    approximate.add(IDS, VECTORS)
+    monkeypatch.setenv("QA_EXACT_LIMIT", str(10 * N))
+    exact = FaissStore(DIM)
+    exact.add(IDS, VECTORS)
+    assert approximate.nprobe < approximate.nlist, "calibration should not need every cell on clustered data"
+    found, truth = _hits(approximate, QUERIES), _hits(exact, QUERIES)
+    recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)])
+    assert recall >= 0.95
+
+
+def test_growing_past_the_limit_keeps_ids_vectors_and_the_old_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_EXACT_LIMIT", str(LIMIT))
+    store = FaissStore(DIM)
+    store.add(IDS[:LIMIT], VECTORS[:LIMIT])
+    before = store.copy()  # what base.py does: the next snapshot grows, readers keep the old one
+    before_hits = _hits(store, QUERIES[:10])
+    store.add(IDS[LIMIT:], VECTORS[LIMIT:])
+    assert (before.kind, store.kind) == (KIND_EXACT, KIND_APPROXIMATE)
+    assert _hits(before, QUERIES[:10]) == before_hits
+    ids, vectors = store._contents()
+    assert np.array_equal(vectors[np.argsort(ids)], VECTORS)
+
+
+def test_retrains_when_it_outgrows_its_cells(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_EXACT_LIMIT", "100")
+    store = FaissStore(DIM)
+    store.add(IDS[:400], VECTORS[:400])
+    small = store.nlist
+    assert store.kind == KIND_APPROXIMATE and small == cells_for(400)
+    store.add(IDS[400:], VECTORS[400:])
+    assert store.nlist == cells_for(N) >= 2 * small
+    assert np.array_equal(np.sort(store.ids()), IDS)
+
+
+def test_limit_from_the_environment_and_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QA_EXACT_LIMIT", raising=False)
+    assert exact_limit() == 200_000
+    monkeypatch.setenv("QA_EXACT_LIMIT", "1000")
+    assert exact_limit() == 1000
+    monkeypatch.setenv("QA_EXACT_LIMIT", "many")
+    with pytest.raises(ValueError, match="QA_EXACT_LIMIT"):
+        exact_limit()
+    with pytest.raises(ValueError, match="dimension"):
+        FaissStore(DIM).add(IDS[:2], np.zeros((2, DIM + 1), np.float32))
