@@ -126,7 +126,7 @@ def test_growing_past_the_limit_keeps_ids_vectors_and_the_old_copy(monkeypatch: 
     store.add(IDS[LIMIT:], VECTORS[LIMIT:])
     assert (before.kind, store.kind) == (KIND_EXACT, KIND_APPROXIMATE)
     assert _hits(before, QUERIES[:10]) == before_hits
-    ids, vectors = store._contents()
+    ids, vectors = store.contents()
     assert np.array_equal(vectors[np.argsort(ids)], VECTORS)
 
 

@@ -11,10 +11,12 @@ approximation is which cells a query visits).
   gets at least `TRAIN_PER_CELL` training vectors. The coarse centroids come from spherical k-means
   on a random sample of the store's own vectors (`TRAIN_PER_CELL` per cell).
 - `nprobe`, the number of cells a query visits, is calibrated once per training, on the store's own
-  data: `CALIBRATION_QUERIES` stored vectors are searched with nprobe = 1, 2, 4, ... and the smallest
-  value whose recall@10 (the vector itself left out) against an exhaustive scan reaches
-  `RECALL_TARGET` is kept. Easy, clustered data (real embeddings) gets a small nprobe, hard uniform
-  data a large one; either way the recall is measured, not assumed. faiss saves nprobe with the index.
+  data: `CALIBRATION_QUERIES` stored vectors that were not in the training sample are searched with
+  nprobe = 1, 2, 3, 4, 6, 8, 11, 16 ... (powers of sqrt 2) and the smallest value whose recall@10
+  (the vector itself left out) against an exhaustive scan reaches `RECALL_TARGET` is found, then
+  multiplied by `NPROBE_MARGIN`, since real questions sit less snugly among passages than passages
+  do. Tightly clustered data gets a small nprobe, diffuse data a large one; either way recall is
+  measured on the data, not assumed. faiss saves nprobe with the index.
 - When the store outgrows its cells (the `nlist` rule above gives twice the current count), the next
   `add` retrains, so list lengths and latency stay in proportion. Shrinking never converts back.
 """
@@ -33,17 +35,19 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
     raise ImportError("qa needs faiss for vector search: pip install faiss-cpu") from exc
 
 EXACT_LIMIT = 200_000
-"""Chunks searched exactly; one query over 200k vectors is a 77 MFLOP scan, about 10-20 ms here."""
-CELLS_PER_SQRT_N = 1.0
-"""nlist = this * sqrt(n). 4 is the textbook value; on 2 cores k-means and the assignment of every
-vector cost in proportion to nlist (4 would take ~8x longer to build 1M), while a query at 1M still
-scans well under 10 ms with 1,000 cells of ~1,000 vectors. See bench/README.md."""
+"""Chunks searched exactly: one query scans them all, ~15 ms per 100k on one busy core here."""
+CELLS_PER_SQRT_N = 2.0
+"""nlist = this * sqrt(n). Measured at 1M (bench/README.md): 4 (the textbook value) searches no faster
+than 2 but takes ~3x longer to train and fill; 1 builds fastest but scans twice as many vectors."""
 TRAIN_PER_CELL = 40
-"""Training vectors per cell: just above faiss's minimum of 39; more costs time without better cells."""
+"""Training vectors per cell, just above faiss's minimum of 39; k-means time grows with it."""
 RECALL_TARGET = 0.97
-"""The calibration's recall@10 goal, a margin above the 0.95 required of real queries."""
+"""The recall@10 that calibration asks of stored vectors used as queries."""
+NPROBE_MARGIN = 1.5
+"""Calibrated nprobe is multiplied by this: real questions are harder than stored passages. On XQuAD
+ar+en (100k chunks, real vectors repeated with noise) the nprobe giving stored vectors 0.991 gave real
+questions 0.954; 1.5x that nprobe gave them 0.985."""
 CALIBRATION_QUERIES = 200
-"""Stored vectors used as queries when calibrating nprobe."""
 KIND_EXACT = "exact"
 KIND_APPROXIMATE = "approximate"
 
@@ -128,7 +132,7 @@ class FaissStore:
         elif self.kind == KIND_APPROXIMATE and cells_for(total) < 2 * self.nlist:
             self._index.add_with_ids(vectors, ids)
         else:
-            self._index = _approximate(self.dim, [self._contents(), (ids, vectors)])
+            self._index = _approximate(self.dim, [self.contents(), (ids, vectors)])
 
     def remove(self, ids: np.ndarray) -> None:
         if len(ids):
@@ -139,7 +143,16 @@ class FaissStore:
         k = min(k, self.count)
         if k <= 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores, ids = self._index.search(np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1), k)
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+        # One query is one thread's work: faiss would split the scan over OpenMP threads and wait for
+        # the other core, which on a busy 2-core machine turned 1.6 ms (10k exact) into 24 ms.
+        # The setting is per calling thread in libgomp, so training elsewhere keeps its threads.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, ids = self._index.search(query, k)
+        finally:
+            faiss.omp_set_num_threads(threads)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
 
@@ -161,8 +174,8 @@ class FaissStore:
         index = faiss.read_index(str(path))
         return cls(index.d, index)
 
-    def _contents(self) -> tuple[np.ndarray, np.ndarray]:
-        """All (ids, vectors), copied out of the index."""
+    def contents(self) -> tuple[np.ndarray, np.ndarray]:
+        """All ids and their vectors, copied out of the index (row i of the vectors belongs to id i)."""
         if isinstance(self._index, faiss.IndexIVF):
             return _ivf_contents(self._index, with_vectors=True)
         ids = self.ids()
@@ -176,21 +189,21 @@ def _exact(dim: int) -> faiss.Index:
 
 def _approximate(dim: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> faiss.IndexIVFFlat:
     """An `IndexIVFFlat` trained on a sample of `parts` (id and vector arrays), holding all of them,
-    with nprobe calibrated on that data."""
+    with nprobe calibrated on stored vectors outside the training sample."""
     parts = [(i, v) for i, v in parts if len(i)]
     sizes = [len(i) for i, _ in parts]
     n = sum(sizes)
     nlist = cells_for(n)
-    rng = np.random.default_rng(0)
-    picks = np.sort(rng.choice(n, size=min(n, nlist * TRAIN_PER_CELL), replace=False))
-    sample = _rows(parts, sizes, picks)
+    order = np.random.default_rng(0).permutation(n)
+    train = min(n, nlist * TRAIN_PER_CELL)
+    # Queries the centroids were not fitted to, as real queries are (when the store has enough).
+    held_out = order[train:] if n - train >= CALIBRATION_QUERIES else order
     index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
     index.cp.seed = 0  # reproducible cells; spherical k-means is faiss's default for inner product
-    index.train(sample[1])
+    index.train(_rows(parts, sizes, np.sort(order[:train]))[1])
     for ids, vectors in parts:
         index.add_with_ids(vectors, ids)
-    queries = rng.permutation(len(picks))[:CALIBRATION_QUERIES]
-    index.nprobe = calibrate_nprobe(index, sample[0][queries], sample[1][queries])
+    index.nprobe = calibrate_nprobe(index, *_rows(parts, sizes, np.sort(held_out[:CALIBRATION_QUERIES])))
     return index
 
 
@@ -206,21 +219,20 @@ def _rows(parts: list[tuple[np.ndarray, np.ndarray]], sizes: list[int], rows: np
 
 
 def calibrate_nprobe(index: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, k: int = 10) -> int:
-    """The smallest power of two (or nlist) for which searching stored `vectors` finds, on average,
-    `RECALL_TARGET` of their true `k` nearest neighbours (each vector's own id left out), the truth
-    being an exhaustive scan of every cell."""
+    """`NPROBE_MARGIN` times the smallest nprobe, on a grid of powers of sqrt(2) (1, 2, 3, 4, 6, 8, 11,
+    16, 23, 32 ...), for which searching stored `vectors` finds on average `RECALL_TARGET` of their
+    true `k` nearest neighbours (each vector's own id left out); the truth is a scan of every cell."""
     nlist = int(index.nlist)
     index.nprobe = nlist
     _, truth = index.search(vectors, k + 1)
     truth = [set(row[row != own][:k].tolist()) - {-1} for row, own in zip(truth, ids)]
-    nprobe = 1
-    while nprobe < nlist:
+    grid = sorted({round(2 ** (step / 2)) for step in range(2 * math.ceil(math.log2(nlist)) + 1)})
+    for nprobe in (p for p in grid if p < nlist):
         index.nprobe = nprobe
         _, found = index.search(vectors, k + 1)
         hits = [len(t & set(row[row != own][:k].tolist())) / max(1, len(t)) for row, own, t in zip(found, ids, truth)]
         if float(np.mean(hits)) >= RECALL_TARGET:
-            return nprobe
-        nprobe *= 2
+            return min(nlist, math.ceil(nprobe * NPROBE_MARGIN))
     return nlist
 
 

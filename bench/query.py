@@ -1,0 +1,300 @@
+"""`python bench/query.py`: latency of `Retriever.search` and `Assistant.ask` by corpus size, as JSON.
+
+What is real and what is synthetic:
+
+- Base set (real): every XQuAD paragraph present in ar and en (2 x 240 paragraphs), chunked and
+  embedded once with the real model, passage and sentence vectors alike.
+- Corpus of N chunks: copies of the base articles with new ids (`ar:Title#3@17`), identical text,
+  until N chunks. `Index.build` runs its whole pipeline on them (chunking, sentence splitting, BM25,
+  FAISS, storage) with one substitution: the embedder replays the base set's vectors instead of
+  running the model. Copy 0 gets the real vectors; later copies get each chunk's real vector plus
+  random noise of norm `--noise` (0.15: cosine ~0.99 to the original), renormalised; their sentence
+  vectors are the originals. So every corpus has real text and real vector geometry, repeated.
+- Queries (real): XQuAD questions, alternately Arabic and English, embedded by the real model at
+  query time (no cache hits: every timed question is asked once). `search` and `ask` use disjoint
+  question sets; both run after a few warm-up questions (the first loads the model).
+- Each size is built in one child process and queried in another, which loads the saved index the
+  way the CLI or the app does; `peak_rss_mb` is that query process's `ru_maxrss` (model, index and
+  the answering included). `--threads 1` runs torch on one thread: on a busy 2-core machine its
+  two-thread parallel regions wait for a descheduled core (see bench/README.md).
+
+Usage: python bench/query.py [--sizes 1000,10000,100000] [--queries 100] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+XQUAD = REPO.parent / "shared" / "data" / "xquad"
+LANGUAGES = ("ar", "en")
+WARM_UP = 5
+
+
+def machine() -> dict:
+    """Cores, CPU model and the load average now: figures on a shared machine mean little without it."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
+    return {"cpus": os.cpu_count(), "cpu": model, "loadavg": [round(x, 2) for x in os.getloadavg()]}
+
+
+def percentiles(ms: list[float]) -> dict:
+    ordered = np.asarray(ms, dtype=np.float64)
+    pick = lambda q: round(float(np.percentile(ordered, q)), 2)  # noqa: E731
+    return {"p50": pick(50), "p95": pick(95), "p99": pick(99), "n": len(ordered)}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (MiB); Linux reports ru_maxrss in KiB."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def base_articles():
+    """XQuAD paragraphs in every language present, as articles with language-tagged ids."""
+    from qa.eval import load_squad
+
+    articles, questions = [], []
+    for language in LANGUAGES:
+        arts, qs = load_squad(XQUAD / f"xquad.{language}.json")
+        articles += [replace(a, id=f"{language}:{a.id}") for a in arts]
+        questions.append([q.text for q in qs])
+    mixed = [q for pair in zip(*questions) for q in pair]  # ar, en, ar, en ...
+    return articles, mixed
+
+
+# ---------------------------------------------------------------------- base set: real vectors, once
+
+
+def embed_base(path: Path, precision: str, threads: int) -> dict:
+    """(child) Chunk and embed the base articles with the real model; pickle {chunk text: vectors} to `path`."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    from qa.chunking import Chunker
+    from qa.config import Settings, default_model
+    from qa.embedding import SentenceTransformerEmbedder
+    from qa.sentences import split_sentences
+
+    settings = Settings(model=default_model(), precision=precision)
+    articles, _ = base_articles()
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    texts, spans = [], []
+    for article in articles:
+        for start, end in chunker.spans(article.text):
+            texts.append(article.text[start:end])
+            spans.append([(s - start, e - start) for s, e in split_sentences(article.text, start, end)])
+    embedder = SentenceTransformerEmbedder(settings.model, precision=precision, batch_size=settings.batch_size)
+    started = time.perf_counter()
+    vectors, sentences = embedder.encode_passages(texts, spans)
+    seconds = time.perf_counter() - started
+    cache = {
+        "name": settings.model,
+        "probe": embedder.probe(),
+        "chunks": {t: (v, s) for t, v, s in zip(texts, vectors, sentences)},
+        "chunks_per_copy": len(texts),
+    }
+    path.write_bytes(pickle.dumps(cache))
+    return {"articles": len(articles), "chunks": len(texts), "embed_s": round(seconds, 1), "precision": embedder.precision}
+
+
+class ReplayEmbedder:
+    """Passage vectors from the base set's cache (perturbed after the first copy of each chunk);
+    used only to build the large corpora, never to answer a query."""
+
+    def __init__(self, cache: dict, noise: float, seed: int = 0) -> None:
+        self.name = cache["name"]
+        self._probe = cache["probe"]
+        self._chunks = cache["chunks"]
+        self.dim = len(self._probe)
+        self._noise = noise
+        self._seen: set[str] = set()
+        self._rng = np.random.default_rng(seed)
+
+    def probe(self) -> np.ndarray:
+        return self._probe
+
+    def encode_queries(self, texts):  # pragma: no cover - the build never embeds a query
+        raise RuntimeError("the replay embedder only replays passages")
+
+    def encode_passages(self, texts, sentence_spans=None, on_batch=None):
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+        sentences = []
+        for row, text in enumerate(texts):
+            vector, sentence_vectors = self._chunks[text]
+            if text in self._seen:
+                noise = self._rng.standard_normal(self.dim).astype(np.float32)
+                vector = vector + self._noise * noise / np.linalg.norm(noise)
+                vector /= np.linalg.norm(vector)
+            self._seen.add(text)
+            vectors[row] = vector
+            sentences.append(sentence_vectors)
+        if on_batch:
+            on_batch(len(texts))
+        return vectors, sentences
+
+
+def corpus(size: int, cache: dict) -> list:
+    """Copies of the base articles with varied ids, until `size` chunks (within one article)."""
+    from qa.chunking import Chunker
+    from qa.config import Settings
+
+    settings = Settings()
+    articles, _ = base_articles()
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    per_article = [len(chunker.spans(a.text)) for a in articles]
+    out, total, copy = [], 0, 0
+    while total < size:
+        for article, chunks in zip(articles, per_article):
+            if total >= size:
+                break
+            out.append(replace(article, id=f"{article.id}@{copy}"))
+            total += chunks
+        copy += 1
+    return out
+
+
+def build(size: int, cache_path: Path, index_dir: Path, noise: float) -> dict:
+    """(child) Build the N-chunk index with replayed vectors, in one commit."""
+    from qa.config import Settings
+    from qa.index import Index
+
+    cache = pickle.loads(cache_path.read_bytes())
+    articles = corpus(size, cache)
+    settings = Settings(model=cache["name"], checkpoint_every=len(articles) + 1)
+    started = time.perf_counter()
+    index = Index.build(articles, index_dir, settings=settings, embedder=ReplayEmbedder(cache, noise), progress=False)
+    return {
+        "articles": len(articles),
+        "chunks": len(index),
+        "build_without_model_s": round(time.perf_counter() - started, 1),
+        "build_peak_rss_mb": peak_rss_mb(),
+        "index_mb": round(index.stats()["size_bytes"] / 2**20, 1),
+    }
+
+
+def query(index_dir: Path, queries: int, precision: str, threads: int) -> dict:
+    """(child) Load the index with the real model and time `search` and `ask` on real questions."""
+    import torch
+
+    from qa.answer import Assistant
+    from qa.embedding import SentenceTransformerEmbedder
+    from qa.index import Index
+    from qa.retrieve import Retriever
+
+    if threads:
+        torch.set_num_threads(threads)
+    _, questions = base_articles()
+    started = time.perf_counter()
+    index = Index.load(index_dir, embedder=SentenceTransformerEmbedder(precision=precision))
+    retriever = Retriever(index)
+    assistant = Assistant(retriever)
+    for q in questions[:WARM_UP]:
+        assistant.ask(q)
+    open_s = time.perf_counter() - started
+    at = WARM_UP
+    timings: dict[str, list[float]] = {}
+    for name, call in (
+        ("embed_query", lambda q: index.embedder.encode_queries([q])),
+        ("search_dense", lambda q: retriever.search(q, 10, mode="dense")),
+        ("search_lexical", lambda q: retriever.search(q, 10, mode="lexical")),
+        ("search", lambda q: retriever.search(q, 10)),
+        ("ask", lambda q: assistant.ask(q)),
+    ):
+        times = timings.setdefault(name, [])
+        for q in questions[at : at + queries]:
+            started = time.perf_counter()
+            call(q)
+            times.append((time.perf_counter() - started) * 1000)
+        at += queries
+    store = index.snapshot().vectors
+    recall = None
+    if store.nprobe is not None:  # approximate: compare with an exact scan of the same vectors
+        from qa.index.faiss_backend import FaissStore
+
+        os.environ["QA_EXACT_LIMIT"] = str(store.count + 1)
+        exact = FaissStore(store.dim)
+        exact.add(*store.contents())
+        asked = [index.embed_query(q) for q in questions[WARM_UP + queries : WARM_UP + 2 * queries]]
+        recall = float(np.mean([len(set(store.search(v, 10)[1]) & set(exact.search(v, 10)[1])) / 10 for v in asked]))
+    return {
+        "chunks": len(index),
+        "vector_index": store.kind,
+        "nlist": store.nlist,
+        "nprobe": store.nprobe,
+        "dense_recall@10_vs_exact": recall,
+        "torch_threads": torch.get_num_threads(),
+        "open_and_warm_s": round(open_s, 1),
+        **{name: percentiles(ms) for name, ms in timings.items()},
+        "peak_rss_mb": peak_rss_mb(),
+        "load": machine()["loadavg"],
+    }
+
+
+def _child(*args: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes in chunks, comma-separated")
+    parser.add_argument("--queries", type=int, default=100, help="timed questions per measurement")
+    parser.add_argument("--noise", type=float, default=0.15, help="norm of the noise added to copied vectors")
+    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
+    parser.add_argument("--threads", type=int, default=0, help="torch threads in the model (default: torch's choice)")
+    parser.add_argument("--base", type=Path, help="keep the embedded base set in this file and reuse it when present")
+    parser.add_argument("--role", choices=["embed", "build", "query"], help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--index-dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.role == "embed":
+        print(json.dumps(embed_base(args.cache, args.precision, args.threads)))
+        return 0
+    if args.role == "build":
+        print(json.dumps(build(args.size, args.cache, args.index_dir, args.noise)))
+        return 0
+    if args.role == "query":
+        print(json.dumps(query(args.index_dir, args.queries, args.precision, args.threads)))
+        return 0
+
+    result: dict = {"machine": machine(), "precision": args.precision, "queries": args.queries, "sizes": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = args.base or Path(tmp) / "base.pickle"
+        # Children do all the work: Linux carries a parent's peak RSS into a forked child's ru_maxrss.
+        if cache.exists():
+            result["base"] = {"reused": str(cache)}
+        else:
+            result["base"] = _child(
+                "--role", "embed", "--cache", str(cache), "--precision", args.precision, "--threads", str(args.threads)
+            )
+        for size in [int(s) for s in args.sizes.split(",")]:
+            index_dir = Path(tmp) / f"index-{size}"
+            common = ["--size", str(size), "--cache", str(cache), "--index-dir", str(index_dir)]
+            built = _child("--role", "build", "--noise", str(args.noise), *common)
+            asked = _child(
+                "--role", "query", "--queries", str(args.queries), "--precision", args.precision,
+                "--threads", str(args.threads), *common,
+            )
+            result["sizes"][str(size)] = {**built, **asked}
+            print(f"{size}: search p50 {asked['search']['p50']} ms, ask p50 {asked['ask']['p50']} ms", file=sys.stderr)
+    result["load_after"] = machine()["loadavg"]
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
