@@ -352,8 +352,9 @@ class Index:
 
     # ----------------------------------------------------------------- loading
 
-    def _load_committed(self, attempts: int = 3) -> None:
-        """Load what the manifest names; if a writer switched generations mid-load, read the new one."""
+    def _load_committed(self, attempts: int = 10) -> None:
+        """Load what the manifest names. A writer may switch generations (and delete the one being
+        read) mid-load; that shows as a changed manifest, and the load starts over on the new one."""
         for attempt in range(attempts):
             stamp = self._stamp()
             manifest = storage.read_manifest(self.index_dir)
@@ -369,10 +370,20 @@ class Index:
             return
 
     def refresh(self) -> bool:
-        """Pick up a generation committed by another process; cheap (one stat) when nothing changed."""
-        if self._stamp() == self._manifest_stamp:
+        """Pick up a generation committed by another process; cheap (one stat) when nothing changed.
+
+        While a writer commits faster than this reader can load, the reader keeps answering from
+        the snapshot it holds and tries again on the next call; only an index that stays broken
+        with no writer moving it on is an error."""
+        stamp = self._stamp()
+        if stamp == self._manifest_stamp:
             return False
-        self._load_committed()
+        try:
+            self._load_committed()
+        except IndexCorruptError:
+            if self._stamp() != stamp:
+                return False
+            raise
         return True
 
     def _catch_up(self) -> None:

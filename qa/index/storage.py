@@ -101,9 +101,10 @@ def verify_generation(folder: Path, files: dict[str, dict[str, Any]]) -> None:
     """Check every file the manifest names: present, same size, same SHA-256."""
     for name, expected in files.items():
         path = folder / name
-        if not path.is_file():
-            raise IndexCorruptError(f"{path}: missing index file; {REBUILD_HINT}")
-        actual = file_digest(path)
+        try:
+            actual = file_digest(path)
+        except OSError as exc:
+            raise IndexCorruptError(f"{path}: missing index file; {REBUILD_HINT}") from exc
         if actual["size"] != expected["size"]:
             raise IndexCorruptError(
                 f"{path}: truncated or altered ({actual['size']} bytes, expected {expected['size']}); {REBUILD_HINT}"
