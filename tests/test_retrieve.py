@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.errors import InputError
-from qa.retrieve import Ranked, Retriever, reciprocal_rank_fusion
+from qa.retrieve import Ranked, Retriever, convex_fusion
 
 FIRST, SECOND = "000_9744522dcfbc0ba7.txt", "002_4c5868944a25ee9c.txt"
 
@@ -16,6 +16,19 @@ def test_initiatives_question_finds_the_first_article_chunk_within_top_3(seeds_i
     for hit in hits:
         assert seeds_index.article(hit.doc_id).text[hit.start : hit.end] == hit.text
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_fusion_scales_the_lexical_side_by_its_trust() -> None:
+    dense, lexical = [(7, 0.90), (3, 0.85), (5, 0.80)], [(3, 12.0)]
+    assert [r.chunk_id for r in convex_fusion(dense, lexical, lexical_trust=1.0)] == [3, 7, 5]
+    assert [r.chunk_id for r in convex_fusion(dense, lexical, lexical_trust=0.1)] == [7, 3, 5]
+
+
+def test_lexical_trust_is_high_for_arabic_questions_and_low_for_english_ones(seeds_index) -> None:
+    lexical = seeds_index.snapshot().lexical
+    assert lexical.known_share("ما هي المبادرات التي يشرف عليها المغرب في المنتدى العالمي لمكافحة الإرهاب؟") > 0.9
+    assert lexical.known_share("Which initiatives does Morocco lead in the Global Counterterrorism Forum?") < 0.2
+    assert lexical.known_share("Which resolution, 2396?") < lexical.known_share("القرار 2396")
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
@@ -31,13 +44,17 @@ def test_english_question_reaches_arabic_passages_through_the_dense_side(seeds_i
     assert any("2396" in h.text for h in hits)
 
 
-def test_rrf_keeps_the_dense_ranking_when_lexical_finds_nothing() -> None:
+def test_fusion_keeps_the_dense_ranking_when_lexical_finds_nothing() -> None:
     dense = [(7, 0.9), (3, 0.8), (5, 0.7)]
-    assert [r.chunk_id for r in reciprocal_rank_fusion(dense, [])] == [7, 3, 5]
-    fused = reciprocal_rank_fusion(dense, [(3, 12.0), (5, 4.0)])
-    assert [r.chunk_id for r in fused] == [3, 5, 7]
-    assert fused[0] == Ranked(3, pytest.approx(1 / 62 + 1 / 61), 0.8, 12.0)
-    assert fused[2] == Ranked(7, pytest.approx(1 / 61), 0.9, None)
+    assert [r.chunk_id for r in convex_fusion(dense, [])] == [7, 3, 5]
+
+
+def test_fusion_weighs_normalized_scores_so_a_clear_lexical_winner_beats_a_close_dense_one() -> None:
+    fused = convex_fusion([(7, 0.90), (3, 0.89), (5, 0.70)], [(3, 12.0), (5, 4.0)])
+    assert [r.chunk_id for r in fused] == [3, 7, 5]
+    assert fused[0] == Ranked(3, pytest.approx(0.5 * 0.95 + 0.5), 0.89, 12.0)
+    assert fused[1] == Ranked(7, pytest.approx(0.5), 0.90, None)
+    assert fused[2] == Ranked(5, pytest.approx(0.0), 0.70, 4.0)
 
 
 @pytest.mark.parametrize(

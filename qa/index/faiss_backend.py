@@ -14,8 +14,8 @@ approximation is which cells a query visits).
   data: `CALIBRATION_QUERIES` stored vectors that were not in the training sample are searched with
   nprobe = 1, 2, 3, 4, 6, 8, 11, 16 ... (powers of sqrt 2) and the smallest value whose recall@10
   (the vector itself left out) against an exhaustive scan reaches `RECALL_TARGET` is found, then
-  multiplied by `NPROBE_MARGIN`, since real questions sit less snugly among passages than passages
-  do. Tightly clustered data gets a small nprobe, diffuse data a large one; either way recall is
+  multiplied by `NPROBE_MARGIN` (at least `NPROBE_MIN`), since real questions sit less snugly among
+  passages than passages do. Tightly clustered data gets a small nprobe, diffuse data a large one; either way recall is
   measured on the data, not assumed. faiss saves nprobe with the index.
 - When the store outgrows its cells (the `nlist` rule above gives twice the current count), the next
   `add` retrains, so list lengths and latency stay in proportion. Shrinking never converts back.
@@ -36,9 +36,10 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
 
 EXACT_LIMIT = 200_000
 """Chunks searched exactly: one query scans them all, ~15 ms per 100k on one busy core here."""
-CELLS_PER_SQRT_N = 2.0
-"""nlist = this * sqrt(n). Measured at 1M (bench/README.md): 4 (the textbook value) searches no faster
-than 2 but takes ~3x longer to train and fill; 1 builds fastest but scans twice as many vectors."""
+CELLS_PER_SQRT_N = 4.0
+"""nlist = this * sqrt(n). Measured at 1M (bench/README.md), equal recall: 4 searches in 4.7 ms p50,
+2 in 6.3 ms, 1 in 7.6 ms; 4 takes 160 s to train and fill against 69 s and 40 s, once per 4x growth,
+which is minutes beside the days it takes this machine to embed the chunks that caused it."""
 TRAIN_PER_CELL = 40
 """Training vectors per cell, just above faiss's minimum of 39; k-means time grows with it."""
 RECALL_TARGET = 0.97
@@ -47,6 +48,9 @@ NPROBE_MARGIN = 1.5
 """Calibrated nprobe is multiplied by this: real questions are harder than stored passages. On XQuAD
 ar+en (100k chunks, real vectors repeated with noise) the nprobe giving stored vectors 0.991 gave real
 questions 0.954; 1.5x that nprobe gave them 0.985."""
+NPROBE_MIN = 8
+"""Never fewer cells: 8 cells are a few thousand vectors even at 1M (well under a millisecond), and at
+nprobe 2 or 3 one cell more or less swings real-question recall (0.95 to 0.99 on the XQuAD data)."""
 CALIBRATION_QUERIES = 200
 KIND_EXACT = "exact"
 KIND_APPROXIMATE = "approximate"
@@ -117,9 +121,15 @@ class FaissStore:
         return int(self._index.nlist) if isinstance(self._index, faiss.IndexIVF) else None
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Add vectors under the given ids (ids must not be in the store yet). An add that takes the
-        store past `exact_limit()`, or past twice its cells' capacity, (re)builds the approximate index
-        with these vectors included."""
+        """Add unit vectors under the given ids (ids must not be in the store yet).
+
+        An add that takes an exact store past `exact_limit()` turns it into an approximate one; an add
+        after which `cells_for(count)` is twice the approximate store's cells retrains it. Either
+        way the new index holds the old vectors and these, and this add takes seconds to minutes.
+
+        Raises:
+            ValueError: the vectors' dimension is not the store's.
+        """
         if not len(ids):
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
@@ -221,7 +231,8 @@ def _rows(parts: list[tuple[np.ndarray, np.ndarray]], sizes: list[int], rows: np
 def calibrate_nprobe(index: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, k: int = 10) -> int:
     """`NPROBE_MARGIN` times the smallest nprobe, on a grid of powers of sqrt(2) (1, 2, 3, 4, 6, 8, 11,
     16, 23, 32 ...), for which searching stored `vectors` finds on average `RECALL_TARGET` of their
-    true `k` nearest neighbours (each vector's own id left out); the truth is a scan of every cell."""
+    true `k` nearest neighbours (each vector's own id left out); the truth is a scan of every cell.
+    At least `NPROBE_MIN`, at most nlist (an exact scan)."""
     nlist = int(index.nlist)
     index.nprobe = nlist
     _, truth = index.search(vectors, k + 1)
@@ -232,7 +243,7 @@ def calibrate_nprobe(index: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray
         _, found = index.search(vectors, k + 1)
         hits = [len(t & set(row[row != own][:k].tolist())) / max(1, len(t)) for row, own, t in zip(found, ids, truth)]
         if float(np.mean(hits)) >= RECALL_TARGET:
-            return min(nlist, math.ceil(nprobe * NPROBE_MARGIN))
+            return min(nlist, max(NPROBE_MIN, math.ceil(nprobe * NPROBE_MARGIN)))
     return nlist
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.normalize import tokenize
+from qa.normalize import STOPWORDS, tokenize
 
 IDS_FILE = "ids.npy"
 STEM = True
@@ -56,6 +56,15 @@ class LexicalIndex:
             self._df = {t: int(counts[i]) for t, i in vocab.items() if i < len(counts)}
         n = self.count
         return {t: math.log(1 + (n - self._df.get(t, 0) + 0.5) / (self._df.get(t, 0) + 0.5)) for t in set(tokens)}
+
+    def known_share(self, query: str) -> float:
+        """Share of the question's idf mass in words the collection uses at all (function words aside:
+        a small collection may lack "ما" without being off topic). An English question about Arabic
+        articles scores near 0 (only its numbers and Latin names can match), an Arabic one near 1;
+        fusion trusts BM25's ranking in that proportion."""
+        idf = self.idf(t for t in lexical_tokens(query) if t not in STOPWORDS)
+        total = sum(idf.values())
+        return sum(v for t, v in idf.items() if self._df.get(t, 0)) / total if total else 0.0
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and chunk ids of the best `k` chunks with a positive score, best first."""
