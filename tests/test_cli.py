@@ -86,3 +86,22 @@ def test_user_errors_get_one_line_and_a_nonzero_exit(index_dir: Path, tmp_path: 
     assert message in result.output and "Traceback" not in result.output
     assert len([line for line in result.output.splitlines() if line.startswith("Error") or line.startswith("warning")]) == 1
     assert json.loads(run("stats", "--index-dir", str(index_dir), "--json").stdout)["documents"] == 2
+
+
+def test_a_fresh_ask_answers_without_importing_torch(index_dir: Path) -> None:
+    """Cold start is mostly imports: the query path runs the ONNX export, so torch, transformers and
+    sentence-transformers (4-5 s of start-up) must stay out of a `qa ask` process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from qa.cli import main\n"
+        f"try:\n    main(['ask', 'ما هي المبادرات التي يشرف عليها المغرب؟', '--index-dir', {str(index_dir)!r}, '--json'])\n"
+        "except SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "print([m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules], file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    answer = json.loads(out.stdout)
+    assert not answer["abstained"] and "مبادرات" in answer["quotes"][0]["text"]
+    assert out.stderr.splitlines()[-1] == "[]", out.stderr
