@@ -15,10 +15,9 @@ What is real and what is synthetic:
   question sets; both run after a few warm-up questions (the first loads the model).
 - Each size is built in one child process and queried in another, which loads the saved index the
   way the CLI or the app does; `peak_rss_mb` is that query process's `ru_maxrss` (model, index and
-  the answering included). `--threads 1` runs torch on one thread: on a busy 2-core machine its
-  two-thread parallel regions wait for a descheduled core (see bench/README.md).
+  the answering included). `--threads N` sets torch's threads for embedding the base set.
 
-Usage: python bench/query.py [--sizes 1000,10000,100000] [--queries 100] [--threads 1]
+Usage: python bench/query.py [--sizes 1000,10000,100000] [--queries 100] [--base FILE]
 """
 
 from __future__ import annotations
@@ -184,17 +183,14 @@ def build(size: int, cache_path: Path, index_dir: Path, noise: float) -> dict:
     }
 
 
-def query(index_dir: Path, queries: int, precision: str, threads: int) -> dict:
-    """(child) Load the index with the real model and time `search` and `ask` on real questions."""
-    import torch
-
+def query(index_dir: Path, queries: int, precision: str) -> dict:
+    """(child) Load the index with the real model and time `search` and `ask` on real questions.
+    Like `qa ask`, this process embeds questions with ONNX Runtime and never imports torch."""
     from qa.answer import Assistant
     from qa.embedding import SentenceTransformerEmbedder
     from qa.index import Index
     from qa.retrieve import Retriever
 
-    if threads:
-        torch.set_num_threads(threads)
     _, questions = base_articles()
     started = time.perf_counter()
     index = Index.load(index_dir, embedder=SentenceTransformerEmbedder(precision=precision))
@@ -227,14 +223,14 @@ def query(index_dir: Path, queries: int, precision: str, threads: int) -> dict:
         exact = FaissStore(store.dim)
         exact.add(*store.contents())
         asked = [index.embed_query(q) for q in questions[WARM_UP + queries : WARM_UP + 2 * queries]]
-        recall = float(np.mean([len(set(store.search(v, 10)[1]) & set(exact.search(v, 10)[1])) / 10 for v in asked]))
+        recall = round(float(np.mean([len(set(store.search(v, 10)[1]) & set(exact.search(v, 10)[1])) / 10 for v in asked])), 4)
     return {
         "chunks": len(index),
         "vector_index": store.kind,
         "nlist": store.nlist,
         "nprobe": store.nprobe,
         "dense_recall@10_vs_exact": recall,
-        "torch_threads": torch.get_num_threads(),
+        "query_encoder": "onnxruntime" if index.embedder.onnx else "torch",
         "open_and_warm_s": round(open_s, 1),
         **{name: percentiles(ms) for name, ms in timings.items()},
         "peak_rss_mb": peak_rss_mb(),
@@ -253,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=100, help="timed questions per measurement")
     parser.add_argument("--noise", type=float, default=0.15, help="norm of the noise added to copied vectors")
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
-    parser.add_argument("--threads", type=int, default=0, help="torch threads in the model (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads for embedding the base set (default: torch's choice)")
     parser.add_argument("--base", type=Path, help="keep the embedded base set in this file and reuse it when present")
     parser.add_argument("--role", choices=["embed", "build", "query"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -268,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(build(args.size, args.cache, args.index_dir, args.noise)))
         return 0
     if args.role == "query":
-        print(json.dumps(query(args.index_dir, args.queries, args.precision, args.threads)))
+        print(json.dumps(query(args.index_dir, args.queries, args.precision)))
         return 0
 
     result: dict = {"machine": machine(), "precision": args.precision, "queries": args.queries, "sizes": {}}
@@ -286,8 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             common = ["--size", str(size), "--cache", str(cache), "--index-dir", str(index_dir)]
             built = _child("--role", "build", "--noise", str(args.noise), *common)
             asked = _child(
-                "--role", "query", "--queries", str(args.queries), "--precision", args.precision,
-                "--threads", str(args.threads), *common,
+                "--role", "query", "--queries", str(args.queries), "--precision", args.precision, *common,
             )
             result["sizes"][str(size)] = {**built, **asked}
             print(f"{size}: search p50 {asked['search']['p50']} ms, ask p50 {asked['ask']['p50']} ms", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,9 @@ from qa.sentences import split_sentences
 
 QUERY_CACHE_SIZE = 64
 PROBE_MIN_COSINE = 0.99
+_LOADING = threading.RLock()
+"""One load at a time per process: threads that see a new generation together would otherwise each
+read it, and numpy's .npy header parsing (ast.literal_eval) is not thread-safe on CPython 3.11."""
 """Same model in another precision stays above 0.999; a different model lands far below."""
 
 
@@ -355,19 +359,20 @@ class Index:
     def _load_committed(self, attempts: int = 10) -> None:
         """Load what the manifest names. A writer may switch generations (and delete the one being
         read) mid-load; that shows as a changed manifest, and the load starts over on the new one."""
-        for attempt in range(attempts):
-            stamp = self._stamp()
-            manifest = storage.read_manifest(self.index_dir)
-            try:
-                state = _read_state(self.index_dir, manifest)
-            except IndexCorruptError:
-                if attempt + 1 < attempts and self._stamp() != stamp:
-                    continue
-                raise
-            self._probe = np.asarray(manifest["model"]["probe"], dtype=np.float32)
-            self._manifest_stamp = stamp
-            self._state = state
-            return
+        with _LOADING:
+            for attempt in range(attempts):
+                stamp = self._stamp()
+                manifest = storage.read_manifest(self.index_dir)
+                try:
+                    state = _read_state(self.index_dir, manifest)
+                except IndexCorruptError:
+                    if attempt + 1 < attempts and self._stamp() != stamp:
+                        continue
+                    raise
+                self._probe = np.asarray(manifest["model"]["probe"], dtype=np.float32)
+                self._manifest_stamp = stamp
+                self._state = state
+                return
 
     def refresh(self) -> bool:
         """Pick up a generation committed by another process; cheap (one stat) when nothing changed.
@@ -378,12 +383,15 @@ class Index:
         stamp = self._stamp()
         if stamp == self._manifest_stamp:
             return False
-        try:
-            self._load_committed()
-        except IndexCorruptError:
-            if self._stamp() != stamp:
+        with _LOADING:
+            if self._manifest_stamp == self._stamp():  # another thread loaded it meanwhile
                 return False
-            raise
+            try:
+                self._load_committed()
+            except IndexCorruptError:
+                if self._stamp() != stamp:
+                    return False
+                raise
         return True
 
     def _catch_up(self) -> None:

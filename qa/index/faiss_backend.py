@@ -15,8 +15,8 @@ approximation is which cells a query visits).
   nprobe = 1, 2, 3, 4, 6, 8, 11, 16 ... (powers of sqrt 2) and the smallest value whose recall@10
   (the vector itself left out) against an exhaustive scan reaches `RECALL_TARGET` is found, then
   multiplied by `NPROBE_MARGIN` (at least `NPROBE_MIN`), since real questions sit less snugly among
-  passages than passages do. Tightly clustered data gets a small nprobe, diffuse data a large one; either way recall is
-  measured on the data, not assumed. faiss saves nprobe with the index.
+  passages than passages do. Tightly clustered data gets a small nprobe, diffuse data a large one;
+  either way recall is measured on the data, not assumed. faiss saves nprobe with the index.
 - When the store outgrows its cells (the `nlist` rule above gives twice the current count), the next
   `add` retrains, so list lengths and latency stay in proportion. Shrinking never converts back.
 """
@@ -37,9 +37,9 @@ except ImportError as exc:  # pragma: no cover - exercised only on a broken inst
 EXACT_LIMIT = 200_000
 """Chunks searched exactly: one query scans them all, ~15 ms per 100k on one busy core here."""
 CELLS_PER_SQRT_N = 4.0
-"""nlist = this * sqrt(n). Measured at 1M (bench/README.md), equal recall: 4 searches in 4.7 ms p50,
-2 in 6.3 ms, 1 in 7.6 ms; 4 takes 160 s to train and fill against 69 s and 40 s, once per 4x growth,
-which is minutes beside the days it takes this machine to embed the chunks that caused it."""
+"""nlist = this * sqrt(n). At 1M synthetic vectors on a loaded 2-core machine, at equal recall, 4
+searched in 4.7 ms p50, 2 in 6.3 ms and 1 in 7.6 ms; 4 costs more training (once per 4x growth). On the
+idle machine of bench/README.md: recall@10 0.986, 2.1 ms p50, 58 s to train and fill."""
 TRAIN_PER_CELL = 40
 """Training vectors per cell, just above faiss's minimum of 39; k-means time grows with it."""
 RECALL_TARGET = 0.97
