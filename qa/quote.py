@@ -56,8 +56,10 @@ def content_terms(text: str) -> list[str]:
 def candidate_sentences(
     snapshot: Snapshot, ranked: list[Ranked], question: str, query_vector: np.ndarray
 ) -> list[Candidate]:
-    """Every sentence of the ranked chunks, scored and sorted best first (duplicates from overlapping
-    chunks kept once, at their best chunk rank)."""
+    """Every sentence of the ranked chunks but their articles' headlines, scored and sorted best first
+    (duplicates from overlapping chunks kept once, at their best chunk rank). A headline restates the
+    story in the question's own words, so it would often win while the sentence with the answer
+    (the figure, the date, the name) is the one after it."""
     terms = set(content_terms(question))
     seen: set[tuple[str, int, int]] = set()
     found: list[Candidate] = []
@@ -68,12 +70,15 @@ def candidate_sentences(
         if not len(spans):
             continue
         dense = vectors.astype(np.float32) @ query_vector
-        text = snapshot.articles[chunk.doc_id].text
+        article = snapshot.articles[chunk.doc_id]
+        text, headline = article.text, set(content_terms(article.title))
         for (start, end), score in zip(spans.tolist(), dense.tolist()):
             key = (chunk.doc_id, start, end)
             if key in seen:
                 continue
             seen.add(key)
+            if headline and set(content_terms(text[start:end])) == headline:
+                continue  # the headline is shown with every citation; quoting it answers nothing new
             found.append(Candidate(chunk.doc_id, start, end, rank, score, 0.0))
             sentence_terms.append(set(content_terms(text[start:end])))
     if not found:
@@ -82,7 +87,7 @@ def candidate_sentences(
     found = [
         Candidate(c.doc_id, c.start, c.end, c.chunk_rank, c.dense, o) for c, o in zip(found, overlaps)
     ]
-    return _fuse(found)
+    return _fuse(found, [len(words - terms) for words in sentence_terms])
 
 
 def _weighted_overlap(terms: set[str], sentence_terms: list[set[str]]) -> list[float]:
@@ -96,7 +101,10 @@ def _weighted_overlap(terms: set[str], sentence_terms: list[set[str]]) -> list[f
     return [sum(weight[t] for t in terms & s) / total for s in sentence_terms]
 
 
-def _fuse(found: list[Candidate]) -> list[Candidate]:
+def _fuse(found: list[Candidate], novel_words: list[int]) -> list[Candidate]:
+    """RRF of sentence cosine, question-word overlap and chunk rank. Two sentences that swap places
+    on the first two tie exactly (common within one chunk); the tie goes to the one with more words
+    the question does not have, since a headline that restates the question cannot hold its answer."""
     by_dense = sorted(range(len(found)), key=lambda i: -found[i].dense)
     by_overlap = sorted(range(len(found)), key=lambda i: -found[i].overlap)
     score = [1.0 / (RRF_K + 1 + found[i].chunk_rank) for i in range(len(found))]
@@ -104,7 +112,8 @@ def _fuse(found: list[Candidate]) -> list[Candidate]:
         for rank, i in enumerate(order, start=1):
             score[i] += 1.0 / (RRF_K + rank)
     fused = [Candidate(c.doc_id, c.start, c.end, c.chunk_rank, c.dense, c.overlap, s) for c, s in zip(found, score)]
-    return sorted(fused, key=lambda c: -c.score)
+    order = sorted(range(len(fused)), key=lambda i: (-round(fused[i].score, 12), -novel_words[i]))
+    return [fused[i] for i in order]
 
 
 def trim_to_clause(text: str, start: int, end: int, focus: set[str], max_words: int = MAX_QUOTE_WORDS) -> tuple[int, int, bool]:

@@ -92,6 +92,19 @@ def test_long_sentence_is_cut_at_a_clause_with_an_ellipsis(tmp_path: Path, real_
     assert text[quote.start : quote.end] == quote.text and "…" in answer.text
 
 
+def test_a_headline_that_restates_the_question_does_not_beat_the_sentence_that_answers(tmp_path: Path, real_embedder) -> None:
+    text = (
+        "افتتاح محطة تحلية مياه البحر في الداخلة\n\n"
+        "افتتحت السلطات المغربية محطة جديدة لتحلية مياه البحر في مدينة الداخلة بطاقة ثلاثين ألف متر مكعب يوميا.\n"
+        "وتهدف المحطة إلى تأمين مياه الشرب وري الأراضي الفلاحية في المنطقة."
+    )
+    (tmp_path / "desalination.txt").write_text(text, encoding="utf-8")  # .txt: the first line is the title
+    index = Index.build(tmp_path / "desalination.txt", tmp_path / "index", embedder=real_embedder, progress=False)
+    answer = Assistant(Retriever(index)).ask("ما هي طاقة محطة تحلية مياه البحر في الداخلة؟")
+    assert "ثلاثين ألف متر مكعب" in answer.quotes[0].text
+    assert all(not quote.text.startswith("افتتاح محطة") for quote in answer.quotes)
+
+
 def test_empty_question_is_refused(assistant: Assistant) -> None:
     with pytest.raises(InputError, match="the question is empty"):
         assistant.ask("  ")
