@@ -51,6 +51,30 @@ def test_build_save_load_round_trip(tmp_path: Path) -> None:
     assert [h.chunk_id for h in Retriever(loaded).search(query)] == [h.chunk_id for h in Retriever(built).search(query)]
 
 
+def test_sentence_vectors_are_memory_mapped_and_equal_to_the_saved_ones(tmp_path: Path) -> None:
+    built = _build(tmp_path, SEEDS)
+    loaded = Index.load(tmp_path / "index", embedder=HashEmbedder())
+    for chunk_id, (spans, vectors) in built.snapshot().sentences.items():
+        loaded_spans, loaded_vectors = loaded.snapshot().sentences[chunk_id]
+        assert isinstance(loaded_vectors, np.memmap)
+        assert np.array_equal(loaded_spans, spans) and np.array_equal(loaded_vectors, vectors)
+
+
+def test_an_index_saved_with_sentences_in_one_npz_still_loads(tmp_path: Path) -> None:
+    built = _build(tmp_path, SEEDS)
+    index_dir = tmp_path / "index"
+    manifest = storage.read_manifest(index_dir)
+    folder = index_dir / storage.generation_name(manifest["generation"])
+    arrays = {name: np.load(folder / "sentences" / f"{name}.npy") for name in ("counts", "spans", "vectors")}
+    shutil.rmtree(folder / "sentences")
+    np.savez(folder / "sentences.npz", **arrays)
+    storage.write_manifest(index_dir, {**manifest, "files": storage.seal_generation(folder)})
+    loaded = Index.load(index_dir, embedder=HashEmbedder())
+    _assert_consistent(loaded)
+    query = "الوزير زار المدينة"
+    assert [h.chunk_id for h in Retriever(loaded).search(query)] == [h.chunk_id for h in Retriever(built).search(query)]
+
+
 def test_adding_the_same_documents_twice_changes_nothing(tmp_path: Path) -> None:
     index = _build(tmp_path, SEEDS)
     generation, chunks = index.stats()["generation"], len(index)

@@ -562,7 +562,10 @@ def _counts(state: Snapshot) -> dict[str, int]:
 DOCS = "docs.jsonl"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.faiss"
-SENTENCES = "sentences.npz"
+SENTENCES = "sentences"
+"""counts.npy (sentences per chunk, in chunk id order), spans.npy (int64 pairs) and vectors.npy
+(float16, memory-mapped when loaded: about 4 KB per chunk, of which a query reads only its candidates')."""
+LEGACY_SENTENCES = "sentences.npz"  # the same three arrays in one zip, read by np.load whole
 LEXICAL = "bm25"
 
 
@@ -576,16 +579,37 @@ def _write_state(folder: Path, state: Snapshot) -> None:
             c = state.chunks[chunk_id]
             handle.write(json.dumps({"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end}, ensure_ascii=False) + "\n")
     state.vectors.save(folder / VECTORS)
-    spans = [state.sentences[i][0] for i in ordered]
-    vectors = [state.sentences[i][1] for i in ordered]
-    dim = state.vectors.dim
-    np.savez(
-        folder / SENTENCES,
-        counts=np.asarray([len(s) for s in spans], dtype=np.int64),
-        spans=np.concatenate(spans) if spans else np.zeros((0, 2), np.int64),
-        vectors=np.concatenate(vectors) if vectors else np.zeros((0, dim), np.float16),
-    )
+    _write_sentences(folder / SENTENCES, [state.sentences[i] for i in ordered], state.vectors.dim)
     state.lexical.save(folder / LEXICAL)
+
+
+def _write_sentences(folder: Path, per_chunk: list[tuple[np.ndarray, np.ndarray]], dim: int) -> None:
+    """Written chunk by chunk into a preallocated file, so a commit of a large index never holds a
+    second copy of every sentence vector in memory."""
+    folder.mkdir()
+    counts = np.asarray([len(spans) for spans, _ in per_chunk], dtype=np.int64)
+    np.save(folder / "counts.npy", counts)
+    np.save(folder / "spans.npy", np.concatenate([s for s, _ in per_chunk]) if per_chunk else np.zeros((0, 2), np.int64))
+    out = np.lib.format.open_memmap(folder / "vectors.npy", mode="w+", dtype=np.float16, shape=(int(counts.sum()), dim))
+    row = 0
+    for _, vectors in per_chunk:
+        out[row : row + len(vectors)] = vectors
+        row += len(vectors)
+    out.flush()
+    del out
+
+
+def _read_sentences(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """counts, spans and (memory-mapped) vectors; indexes written before the split read their .npz."""
+    if (folder / LEGACY_SENTENCES).is_file():
+        with np.load(folder / LEGACY_SENTENCES, allow_pickle=False) as data:
+            return data["counts"], data["spans"], data["vectors"]
+    where = folder / SENTENCES
+    return (
+        np.load(where / "counts.npy", allow_pickle=False),
+        np.load(where / "spans.npy", allow_pickle=False),
+        np.load(where / "vectors.npy", allow_pickle=False, mmap_mode="r"),
+    )
 
 
 def _read_state(index_dir: Path, manifest: dict[str, Any]) -> Snapshot:
@@ -608,8 +632,7 @@ def _read_state(index_dir: Path, manifest: dict[str, Any]) -> Snapshot:
             doc_chunks[r["doc_id"]] += (r["id"],)
         vectors = FaissStore.load(folder / VECTORS)
         lexical = LexicalIndex.load(folder / LEXICAL)
-        with np.load(folder / SENTENCES, allow_pickle=False) as data:
-            counts, spans, sent_vectors = data["counts"], data["spans"], data["vectors"]
+        counts, spans, sent_vectors = _read_sentences(folder)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"{folder}: unreadable index data ({type(exc).__name__}); {hint}") from exc
     ordered = sorted(chunks)
