@@ -88,10 +88,10 @@ class OnnxEncoder:
         options.intra_op_num_threads = min(4, os.cpu_count() or 1)  # one query gains nothing past a few cores
         tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer = tokenizer  # before the session: other threads take a set session as "loaded"
         self._session = onnxruntime.InferenceSession(
             str(self.folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
         )
-        self._tokenizer = tokenizer
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors of already-prompted texts ("query: ..."), batched by length to pad little."""
