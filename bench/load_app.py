@@ -60,7 +60,7 @@ CASES = [
     Case("كم عدد سكان البرازيل؟"),
     Case("من فاز بكأس العالم لكرة القدم 2018؟"),
     Case("How do Morocco and the United States cooperate against terrorism?", (TERRORISM,), "مكافحة الإرهاب"),
-    Case("What is the Moroccan American partnership in counterterrorism?", (TERRORISM,), "بمكافحة الإرهاب"),
+    Case("What is the Moroccan American partnership in counterterrorism?", (TERRORISM,), "لمكافحة الإرهاب"),  # the headline (بمكافحة) is never quoted
     Case("What is the capital of Japan?"),
     Case("Who won the 2018 FIFA World Cup?"),
     Case("What is the recipe for chocolate cake?"),
