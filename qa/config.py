@@ -37,7 +37,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     chunk_size: int = 1000
     chunk_overlap: int = 150
-    batch_size: int = 16
+    batch_size: int | None = None  # None: the embedder's choice for the device (see qa.embedding)
     precision: str = "auto"
     device: str = "cpu"
     checkpoint_every: int = 500
@@ -49,7 +49,7 @@ class Settings:
             raise InputError(
                 f"chunk_overlap must be between 0 and chunk_size ({self.chunk_size}), got {self.chunk_overlap}"
             )
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise InputError(f"batch_size must be positive, got {self.batch_size}")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
