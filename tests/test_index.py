@@ -58,6 +58,12 @@ def test_sentence_vectors_are_memory_mapped_and_equal_to_the_saved_ones(tmp_path
         loaded_spans, loaded_vectors = loaded.snapshot().sentences[chunk_id]
         assert isinstance(loaded_vectors, np.memmap)
         assert np.array_equal(loaded_spans, spans) and np.array_equal(loaded_vectors, vectors)
+    # the writer maps what it just wrote, so it never keeps deleted generations' files alive
+    built.add([Article(id="extra", text="نص إضافي عن الوزير.")], progress=False)
+    built.add([Article(id="extra2", text="نص آخر عن المدينة.")], progress=False)
+    live = tmp_path / "index" / storage.generation_name(storage.read_manifest(tmp_path / "index")["generation"])
+    for _, vectors in built.snapshot().sentences.values():
+        assert isinstance(vectors, np.memmap) and Path(vectors.filename).parent.parent == live
 
 
 def test_an_index_saved_with_sentences_in_one_npz_still_loads(tmp_path: Path) -> None:

@@ -32,10 +32,10 @@ from qa.sentences import split_sentences
 
 QUERY_CACHE_SIZE = 64
 PROBE_MIN_COSINE = 0.99
+"""Same model in another precision stays above 0.999; a different model lands far below."""
 _LOADING = threading.RLock()
 """One load at a time per process: threads that see a new generation together would otherwise each
 read it, and numpy's .npy header parsing (ast.literal_eval) is not thread-safe on CPython 3.11."""
-"""Same model in another precision stays above 0.999; a different model lands far below."""
 
 
 @dataclass(frozen=True)
@@ -338,7 +338,10 @@ class Index:
             self.index_dir, keep={storage.generation_name(generation), storage.generation_name(state.generation)}
         )
         self._manifest_stamp = self._stamp()
-        self._state = replace(state, generation=generation)
+        with _LOADING:  # the sentence vectors just written, mapped: no RAM copy, no mapping of old files
+            counts, spans, vectors = _read_sentences(folder)
+        sentences = _split_sentences(sorted(state.chunks), counts, spans, vectors)
+        self._state = replace(state, generation=generation, sentences=sentences)
 
     def without(self, doc_ids: Iterable[str]) -> Index:
         """A read-only, in-memory view of this index minus some articles; nothing is written or
@@ -612,6 +615,14 @@ def _read_sentences(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
+def _split_sentences(
+    ordered: list[int], counts: np.ndarray, spans: np.ndarray, vectors: np.ndarray
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per chunk id, views of its rows in the sentence arrays (chunk ids in ascending order)."""
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    return {cid: (spans[bounds[i] : bounds[i + 1]], vectors[bounds[i] : bounds[i + 1]]) for i, cid in enumerate(ordered)}
+
+
 def _read_state(index_dir: Path, manifest: dict[str, Any]) -> Snapshot:
     generation = int(manifest["generation"])
     folder = index_dir / storage.generation_name(generation)
@@ -638,8 +649,7 @@ def _read_state(index_dir: Path, manifest: dict[str, Any]) -> Snapshot:
     ordered = sorted(chunks)
     if len(counts) != len(ordered) or int(counts.sum()) != len(spans) or len(spans) != len(sent_vectors):
         raise IndexCorruptError(f"{folder}: sentence store does not match the chunk store; {hint}")
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    sentences = {cid: (spans[bounds[i] : bounds[i + 1]], sent_vectors[bounds[i] : bounds[i + 1]]) for i, cid in enumerate(ordered)}
+    sentences = _split_sentences(ordered, counts, spans, sent_vectors)
     chunk_ids = np.asarray(ordered, dtype=np.int64)
     if not np.array_equal(np.sort(vectors.ids()), chunk_ids) or not np.array_equal(np.sort(lexical.ids), chunk_ids):
         raise IndexCorruptError(f"{folder}: vector, BM25 and chunk stores disagree on chunk ids; {hint}")
