@@ -77,10 +77,11 @@ def candidate_sentences(
             if key in seen:
                 continue
             seen.add(key)
-            if headline and set(content_terms(text[start:end])) == headline:
+            words = set(content_terms(text[start:end]))
+            if headline and words == headline:
                 continue  # the headline is shown with every citation; quoting it answers nothing new
             found.append(Candidate(chunk.doc_id, start, end, rank, score, 0.0))
-            sentence_terms.append(set(content_terms(text[start:end])))
+            sentence_terms.append(words)
     if not found:
         return []
     overlaps = _weighted_overlap(terms, sentence_terms)
@@ -104,7 +105,7 @@ def _weighted_overlap(terms: set[str], sentence_terms: list[set[str]]) -> list[f
 def _fuse(found: list[Candidate], novel_words: list[int]) -> list[Candidate]:
     """RRF of sentence cosine, question-word overlap and chunk rank. Two sentences that swap places
     on the first two tie exactly (common within one chunk); the tie goes to the one with more words
-    the question does not have, since a headline that restates the question cannot hold its answer."""
+    the question does not have, since a sentence that only restates the question cannot answer it."""
     by_dense = sorted(range(len(found)), key=lambda i: -found[i].dense)
     by_overlap = sorted(range(len(found)), key=lambda i: -found[i].overlap)
     score = [1.0 / (RRF_K + 1 + found[i].chunk_rank) for i in range(len(found))]
