@@ -15,12 +15,14 @@ import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from qa.config import DEFAULT_MODEL
-from qa.onnx_encoder import OnnxEncoder
+
+if TYPE_CHECKING:
+    from qa.onnx_encoder import OnnxEncoder
 
 PROBE_TEXT = "passage: الرباط عاصمة المغرب. Rabat is the capital of Morocco."
 QUERY_PROMPT = "query: "
@@ -133,6 +135,7 @@ class SentenceTransformerEmbedder:
             self._onnx = None
             if self.name == DEFAULT_MODEL and self.device == "cpu":
                 from qa.model_store import materialize_default_model
+                from qa.onnx_encoder import OnnxEncoder
 
                 folder = materialize_default_model(self._cache_dir)
                 if OnnxEncoder.available(folder):

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.model_store import ONNX_FILE
+from qa.embedding import unit_rows
+from qa.model_store import MAX_SEQ_LENGTH, ONNX_FILE
 
 if TYPE_CHECKING:
     import onnxruntime
 
 OPSET = 17
-MAX_TOKENS = 512
 
 
 def export_onnx(model_folder: Path) -> Path:
@@ -87,7 +87,7 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = min(4, os.cpu_count() or 1)  # one query gains nothing past a few cores
         tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-        tokenizer.enable_truncation(MAX_TOKENS)
+        tokenizer.enable_truncation(MAX_SEQ_LENGTH)
         self._tokenizer = tokenizer  # before the session: other threads take a set session as "loaded"
         self._session = onnxruntime.InferenceSession(
             str(self.folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
@@ -112,7 +112,7 @@ class OnnxEncoder:
                 mask[row, : len(encodings[i].ids)] = 1
             tokens = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
             out[batch] = (tokens * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return unit_rows(out)
 
     @functools.cached_property
     def dim(self) -> int:
