@@ -19,6 +19,7 @@ _EXPORTS = {
     "Retriever": "qa.retrieve",
     "Assistant": "qa.answer",
     "Settings": "qa.config",
+    "Filters": "qa.filters",
     "Article": "qa.records",
     "Chunk": "qa.records",
     "Hit": "qa.records",
@@ -39,6 +40,7 @@ __all__ = list(_EXPORTS)
 if TYPE_CHECKING:
     from qa.answer import Assistant
     from qa.config import Settings
+    from qa.filters import Filters
     from qa.errors import (
         IndexCorruptError,
         IndexLockedError,
