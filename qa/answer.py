@@ -7,27 +7,30 @@ language and offers the closest passages as related reading, not as an answer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
+from qa.answer_model import AnswerModel, Question, default_model, featurize
 from qa.errors import InputError
-from qa.normalize import detect_language
-from qa.quote import MAX_QUOTE_WORDS, Candidate, candidate_sentences, content_terms, coverage, trim_to_clause
+from qa.filters import Filters
+from qa.quote import MAX_QUOTE_WORDS, Candidate, candidate_sentences, content_terms, trim_to_clause
 from qa.records import Answer, Citation, Quote
 from qa.render import answer_text
-from qa.retrieve import Retriever, hit_for
+from qa.retrieve import Ranked, Retriever, hit_for
 
 PASSAGES = 5
 """Chunks read per question: hybrid hit@5 is near its ceiling there, and more only adds noise."""
 MAX_QUOTES = 3
-COVERAGE_WEIGHT = 0.1
-"""How much the lexical coverage adds to the cosine in `evidence`; the trade-off is flat from 0.05 to 0.2."""
-MIN_EVIDENCE = 0.865
-"""Abstain below this evidence when question and passages share a language (see `evidence`)."""
-MIN_CROSS_LINGUAL_EVIDENCE = 0.76
-"""Across languages words cannot match and e5 cosines run about 0.08 lower, so the bar is the cosine
-alone, set lower; abstention is weaker there (see the README's evaluation section)."""
 DUPLICATE_JACCARD = 0.6
 """Two sentences sharing this share of their words state the same fact (agencies copy each other)."""
+TIE_DECIMALS = 2
+"""Sentences whose answer probabilities agree to this many decimals are equally strong; the newer
+article's sentence then comes first (news is corrected and updated, rarely the other way round)."""
+
+Span = tuple[str, int, int]
+"""(doc_id, start, end) of a quoted sentence."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,28 @@ class _Pick:
     doc_ids: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Deliberation:
+    """Everything `ask` weighed for one question: the retrieved chunks, every candidate sentence with
+    its features, and (with a model) the probability that it answers. Training and evaluation read
+    the same object that answers, so what is measured is what runs."""
+
+    question: Question
+    snapshot: object
+    ranked: list[Ranked]
+    candidates: list[Candidate]
+    features: np.ndarray
+    probabilities: np.ndarray | None
+
+    @property
+    def best(self) -> float:
+        """The best sentence's probability: the evidence the abstention decision reads."""
+        p = self.probabilities
+        return float(p.max()) if p is not None and len(p) else 0.0
+
+
 class Assistant:
-    """Answers questions with cited verbatim quotes.
+    """Answers questions with cited verbatim quotes, or says the articles do not answer.
 
     Example:
         >>> assistant = Assistant(Retriever(Index.load("index")))
@@ -54,22 +77,39 @@ class Assistant:
         *,
         passages: int = PASSAGES,
         max_quotes: int = MAX_QUOTES,
-        min_evidence: float = MIN_EVIDENCE,
-        min_cross_lingual_evidence: float = MIN_CROSS_LINGUAL_EVIDENCE,
+        model: AnswerModel | None = None,
+        threshold: float | None = None,
     ) -> None:
         if passages < 1 or max_quotes < 1:
             raise InputError(f"passages and max_quotes must be positive, got {passages} and {max_quotes}")
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise InputError(f"threshold is a probability between 0 and 1, got {threshold}")
         self.retriever = retriever
         self.passages = passages
         self.max_quotes = max_quotes
-        self.min_evidence = min_evidence
-        self.min_cross_lingual_evidence = min_cross_lingual_evidence
+        self.model = model or default_model()
+        self.threshold = self.model.threshold if threshold is None else threshold
 
-    def ask(self, question: str, k: int | None = None, *, context: str = "") -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        *,
+        context: str = "",
+        filters: Filters | None = None,
+        already_quoted: Iterable[Span] = (),
+    ) -> Answer:
         """Answer `question` from the `k` best passages (default `passages`).
 
-        `context` (for follow-ups: the previous question and its quoted names) is added to the
-        retrieval query only; quotes are still scored against the question itself plus context.
+        Args:
+            question: The question as the user typed it.
+            k: How many passages to read.
+            context: For a follow-up, the previous turn's topic (`qa.followup.expand`). It joins the
+                question for retrieval and for what the sentences are compared with; the kind of answer
+                ("when", "how many") is read from the question alone.
+            filters: Only articles these allow are read.
+            already_quoted: Sentences the previous answer quoted. A follow-up asks for something the
+                user has not read yet, so they come after every other sentence that answers.
 
         Raises:
             InputError: the question is empty or `k` is not positive.
@@ -77,22 +117,49 @@ class Assistant:
         if not isinstance(question, str) or not question.strip():
             raise InputError("the question is empty; type a question")
         question = question.strip()
-        language = detect_language(question)
         query = f"{context.strip()} {question}".strip()
-        snapshot, ranked = self.retriever.rank(query, k or self.passages)
+        seen = set(already_quoted)
+        weighed = self.deliberate(question, k, context=context, filters=filters)
+        related = tuple(hit_for(weighed.snapshot, r) for r in weighed.ranked[:3])
+        language = weighed.question.language
+        strength = weighed.best
+        if not weighed.candidates or strength < self.threshold:
+            return self._answer(question, language, query, (), (), True, related, strength)
+        order = self._order(weighed, seen)
+        picks = self._pick(weighed, order, set(weighed.question.terms), weighed.question.kind)
+        quotes, citations = _cite(weighed.snapshot, picks)
+        return self._answer(question, language, query, quotes, citations, False, (), strength)
+
+    def deliberate(self, question: str, k: int | None = None, *, context: str = "", filters: Filters | None = None) -> Deliberation:
+        """Retrieve, list the candidate sentences and score each with the answer model.
+
+        Raises:
+            InputError: the question is empty or `k` is not positive.
+        """
+        query = f"{context.strip()} {question.strip()}".strip()
+        snapshot, ranked = self.retriever.rank(query, k or self.passages, filters=filters)
         query_vector = self.retriever.index.embed_query(query)
         candidates = candidate_sentences(snapshot, ranked, query, query_vector)
-        related = tuple(hit_for(snapshot, r) for r in ranked[:3])
-        if not candidates:
-            return self._answer(question, language, query, (), (), True, related, 0.0)
-        passages = [snapshot.chunks[r.chunk_id].text for r in ranked]
-        cross_lingual = detect_language(passages[0]) != language
-        strength = evidence(candidates, 0.0 if cross_lingual else coverage(snapshot, query, passages))
-        if strength < (self.min_cross_lingual_evidence if cross_lingual else self.min_evidence):
-            return self._answer(question, language, query, (), (), True, related, strength)
-        picks = self._pick(snapshot, candidates, set(content_terms(query)))
-        quotes, citations = _cite(snapshot, picks)
-        return self._answer(question, language, query, quotes, citations, False, (), strength)
+        read = Question.read(question.strip(), query, snapshot.lexical)
+        features = featurize(snapshot, ranked, candidates, read)
+        probabilities = self.model.probabilities(features)
+        return Deliberation(read, snapshot, ranked, candidates, features, probabilities)
+
+    def _order(self, weighed: Deliberation, seen: set[Span]) -> list[int]:
+        """Candidates best first: those that answer (at or above the threshold) and were not quoted
+        last turn, then those that answer but were, then the rest; within each, by probability, and
+        equally strong ones newest article first."""
+        p = weighed.probabilities
+        articles = weighed.snapshot.articles
+
+        def key(i: int) -> tuple:
+            c = weighed.candidates[i]
+            answers = p[i] >= self.threshold
+            tier = (0 if (c.doc_id, c.start, c.end) not in seen else 1) if answers else 2
+            date = articles[c.doc_id].date or ""
+            return (tier, -round(float(p[i]), TIE_DECIMALS), _descending(date), i)
+
+        return sorted(range(len(weighed.candidates)), key=key)
 
     def _answer(self, question, language, query, quotes, citations, abstained, related, strength: float) -> Answer:
         text = answer_text(quotes, citations, abstained=abstained, related=related, language=language)
@@ -109,15 +176,19 @@ class Assistant:
             extra=extra,
         )
 
-    def _pick(self, snapshot, candidates: list[Candidate], focus: set[str]) -> list[_Pick]:
-        """The best sentences, one quote per fact: overlapping spans skipped, near-duplicates from other
-        articles folded into the first one's citations, adjacent sentences of one article merged."""
+    def _pick(self, weighed: Deliberation, order: list[int], focus: set[str], kind: str) -> list[_Pick]:
+        """The best sentence, then up to two more that the model also finds answer-bearing (never
+        padding): overlapping spans skipped, near-duplicates from other articles folded into the
+        first one's citations, adjacent sentences of one article merged."""
+        snapshot, p = weighed.snapshot, weighed.probabilities
+        extra_bar = max(self.threshold, self.model.extra_quote)
         picks: list[_Pick] = []
-        for cand in candidates:
-            if len(picks) == self.max_quotes:
+        for position, i in enumerate(order):
+            if len(picks) == self.max_quotes or (position > 0 and p[i] < extra_bar):
                 break
+            cand = weighed.candidates[i]
             text = snapshot.articles[cand.doc_id].text
-            if any(p.candidate.doc_id == cand.doc_id and cand.start < p.end and p.start < cand.end for p in picks):
+            if any(q.candidate.doc_id == cand.doc_id and cand.start < q.end and q.start < cand.end for q in picks):
                 continue
             duplicate = _duplicate_of(snapshot, picks, cand)
             if duplicate is not None:
@@ -125,21 +196,14 @@ class Assistant:
                 if cand.doc_id not in old.doc_ids:
                     picks[duplicate] = _Pick(old.candidate, old.start, old.end, old.truncated, (*old.doc_ids, cand.doc_id))
                 continue
-            start, end, cut = trim_to_clause(text, cand.start, cand.end, focus)
+            start, end, cut = trim_to_clause(text, cand.start, cand.end, focus, kind=kind)
             picks.append(_Pick(cand, start, end, cut, (cand.doc_id,)))
         return _merge_neighbours(snapshot, picks)
 
 
-def evidence(candidates: list[Candidate], lexical_coverage: float) -> float:
-    """How strongly the passages answer the question: the best sentence cosine plus a little of the
-    question's idf-weighted word coverage by the best passage.
-
-    On XQuAD-ar, with the question's article removed, the cosine alone separates present from
-    absent answers weakly (0.79 of absent questions abstain when 0.06 of present ones do); the names
-    and rare words a question mentions are usually missing when its article is, and adding the
-    coverage raises that to about 0.92.
-    """
-    return max(c.dense for c in candidates) + COVERAGE_WEIGHT * lexical_coverage
+def _descending(date: str) -> tuple[int, ...]:
+    """A sort key that puts later ISO dates first and undated articles last."""
+    return tuple(-ord(ch) for ch in date) + (0,) if date else (1,)
 
 
 def _words(text: str) -> set[str]:

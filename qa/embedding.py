@@ -12,6 +12,7 @@ then never imports torch, which is most of its start-up time.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from qa.config import DEFAULT_MODEL
+from qa.config import DEFAULT_MODEL, PRECISIONS
+from qa.errors import InputError
 
 if TYPE_CHECKING:
     from qa.onnx_encoder import OnnxEncoder
@@ -57,7 +59,18 @@ def cpu_has_native_bf16() -> bool:
 
 
 def resolve_precision(precision: str, device: str) -> str:
-    """'auto' picks the fast type the hardware runs natively, else float32 (which is never wrong)."""
+    """'auto' is `$QA_PRECISION` when set, else the fast type the hardware runs natively, else float32
+    (which is never wrong). The variable lets a whole run (the test suite, a benchmark) pin the
+    numerics: bfloat16 rounds differently on CPUs with and without AMX, so CI checks the answer
+    tests in float32 and in the default precision.
+
+    Raises:
+        InputError: `$QA_PRECISION` names no known precision.
+    """
+    if precision == "auto":
+        precision = os.environ.get("QA_PRECISION", "").strip() or "auto"
+        if precision not in PRECISIONS:
+            raise InputError(f"QA_PRECISION must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision != "auto":
         return precision
     if device.startswith("cuda"):

@@ -1,9 +1,12 @@
 """`python -m qa.eval FILE`: retrieval and answer figures on a SQuAD-format file, printed as JSON.
 
 Each paragraph becomes one article (id `title#n`); every question is asked against the index of
-all paragraphs. Retrieval counts a hit when a returned chunk belongs to the question's paragraph.
-Answers count when a quote contains a gold answer after Arabic normalization. Abstention is
-measured twice: with the paragraph's whole article present, and with it removed from the index.
+all paragraphs, plus `--distractors` real news articles when given (a news collection always has an
+on-topic sentence, which is what fools an answer rule). Retrieval counts a hit when a returned chunk
+belongs to the question's paragraph. Answers count when a quote contains a gold answer after Arabic
+normalization. Abstention is measured twice: with the paragraph's whole article present, and with it
+removed from the index. `--split heldout` keeps the questions of articles the answer model was never
+trained on (`qa.datasets.split_of`); every figure should be reported with its split.
 """
 
 from __future__ import annotations
@@ -20,33 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import Settings, default_model
-from qa.normalize import normalize
-from qa.records import Article
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    text: str
-    doc_id: str
-    article: str
-    answers: tuple[str, ...]
-
-
-def load_squad(path: Path, limit: int | None = None) -> tuple[list[Article], list[Question]]:
-    """Paragraphs as articles and their questions, in file order (the first `limit` paragraphs)."""
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    articles, questions = [], []
-    for entry in data:
-        for number, paragraph in enumerate(entry["paragraphs"]):
-            if limit is not None and len(articles) >= limit:
-                return articles, questions
-            doc_id = f"{entry['title']}#{number}"
-            articles.append(Article(id=doc_id, text=paragraph["context"], title=entry["title"].replace("_", " ")))
-            for qa in paragraph["qas"]:
-                answers = tuple(a["text"] for a in qa["answers"])
-                questions.append(Question(qa["id"], qa["question"], doc_id, entry["title"], answers))
-    return articles, questions
+from qa.datasets import Question, dataset_prefix, load_news, load_squad, split_of
+from qa.train import contains_answer
 
 
 def ranking_figures(ranks: list[int | None]) -> dict[str, float]:
@@ -94,73 +72,84 @@ def evaluate_retrieval(retriever, questions: list[Question], modes: list[str], t
     }
 
 
-def contains_answer(quote_text: str, answers: tuple[str, ...]) -> bool:
-    text = normalize(quote_text)
-    return any(normalize(a).strip() and normalize(a).strip() in text for a in answers)
-
-
 def evaluate_answers(assistant, index, questions: list[Question], texts: dict[str, str]) -> dict[str, Any]:
+    """Answer figures with each question's article present, then removed, plus the risk-coverage curve."""
     from qa.answer import Assistant
 
-    in1 = in3 = abstained_present = abstained_absent = 0
+    in1 = in3 = 0
     words: list[int] = []
     times: list[float] = []
-    present_evidence: list[float] = []
-    absent_evidence: list[float] = []
+    present: list[tuple[float, bool]] = []  # (best probability, first quote right)
+    absent: list[float] = []
     by_article: dict[str, list[Question]] = defaultdict(list)
     for q in questions:
         by_article[q.article].append(q)
     for article, group in by_article.items():
         view = index.without([d for d in index.document_ids if d.split("#")[0] == article])
-        blind = Assistant(
-            assistant.retriever.__class__(view),
-            passages=assistant.passages,
-            min_evidence=assistant.min_evidence,
-            min_cross_lingual_evidence=assistant.min_cross_lingual_evidence,
-        )
+        blind = Assistant(assistant.retriever.__class__(view), passages=assistant.passages, model=assistant.model)
         for q in group:
             text = texts[q.id]
             index._query_cache.pop(text, None)
             started = time.perf_counter()
             answer = assistant.ask(text)
             times.append((time.perf_counter() - started) * 1000)
-            present_evidence.append(answer.extra["evidence"])
-            abstained_present += answer.abstained
             quotes = answer.quotes if not answer.abstained else ()
-            in1 += bool(quotes) and contains_answer(quotes[0].text, q.answers)
+            right = bool(quotes) and contains_answer(quotes[0].text, q.answers)
+            in1 += right
             in3 += any(contains_answer(x.text, q.answers) for x in quotes[:3])
             words += [len(x.text.split()) for x in quotes]
-            absent = blind.ask(text)  # the view shares the query cache: no second embedding
-            absent_evidence.append(absent.extra["evidence"])
-            abstained_absent += absent.abstained
+            present.append((answer.extra["evidence"], right or _first_right(assistant, text, q)))
+            absent.append(blind.ask(text).extra["evidence"])  # the view shares the query cache
     n = len(questions) or 1
+    threshold = assistant.threshold
     return {
         "answer_in_quote@1": round(in1 / n, 4),
         "answer_in_quote@3": round(in3 / n, 4),
         "mean_quote_words": round(statistics.mean(words), 2) if words else 0.0,
-        "abstain_when_present": round(abstained_present / n, 4),
-        "abstain_when_absent": round(abstained_absent / n, 4),
-        "abstain_threshold": assistant.min_evidence,
-        "abstain_threshold_cross_lingual": assistant.min_cross_lingual_evidence,
-        "abstention_sweep": _sweep(present_evidence, absent_evidence),
+        "abstain_when_present": round(sum(p < threshold for p, _ in present) / n, 4),
+        "abstain_when_absent": round(sum(p < threshold for p in absent) / n, 4),
+        "abstain_threshold": round(threshold, 4),
+        "risk_coverage": risk_coverage(present, absent),
         "ask_ms_p50": latency(times)["p50"],
         "ask_ms_p95": latency(times)["p95"],
     }
 
 
-def _sweep(present: list[float], absent: list[float]) -> list[dict[str, float]]:
-    """Abstention rates at a few thresholds, to choose and document the trade-off."""
+def _first_right(assistant, text: str, q: Question) -> bool:
+    """For an abstained question: would the first quote have held the answer had it been given?"""
+    answer = assistant.__class__(assistant.retriever, passages=assistant.passages, model=assistant.model, threshold=0.0).ask(text)
+    return bool(answer.quotes) and contains_answer(answer.quotes[0].text, q.answers)
+
+
+def risk_coverage(present: list[tuple[float, bool]], absent: list[float]) -> list[dict[str, float]]:
+    """At each threshold: the share of answerable questions answered, how often an answered one's first
+    quote is wrong, and the share of unanswerable ones (article absent) that are rightly refused."""
     rows = []
-    for step in range(140, 182, 2):
-        t = step / 200
+    for step in range(1, 20):
+        t = step / 20
+        answered = [right for p, right in present if p >= t]
         rows.append(
             {
                 "threshold": t,
-                "abstain_when_present": round(sum(e < t for e in present) / (len(present) or 1), 4),
-                "abstain_when_absent": round(sum(e < t for e in absent) / (len(absent) or 1), 4),
+                "answered": round(len(answered) / (len(present) or 1), 4),
+                "wrong_when_answered": round(sum(not r for r in answered) / (len(answered) or 1), 4),
+                "abstain_when_absent": round(sum(p < t for p in absent) / (len(absent) or 1), 4),
             }
         )
     return rows
+
+
+def _open(articles, index_dir: Path, settings: Settings, embedder):
+    """Build the index, or bring a kept one (`--index-dir`) up to date: unchanged articles are skipped."""
+    from qa.index import Index
+
+    if (index_dir / "manifest.json").exists():
+        index = Index.load(index_dir, embedder=embedder)
+        wanted = {a.id for a in articles}
+        index.delete([d for d in index.document_ids if d not in wanted])
+        index.add(articles, progress=False)
+        return index
+    return Index.build(articles, index_dir, settings=settings, embedder=embedder, progress=sys.stderr.isatty())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=["dense", "lexical", "hybrid", "all"], default="all")
     parser.add_argument("--question-lang-file", type=Path, help="parallel SQuAD file whose questions (same ids) are asked instead, for cross-lingual figures")
     parser.add_argument("--limit", type=int, help="only the first N paragraphs (quick runs)")
+    parser.add_argument("--split", choices=["all", "train", "heldout"], default="all", help="only questions of articles in this half of qa.datasets.split_of")
+    parser.add_argument("--distractors", type=Path, help="a news JSONL(.gz) whose articles are indexed beside the paragraphs")
+    parser.add_argument("--distractor-count", type=int, default=3000)
     parser.add_argument("--no-answers", action="store_true", help="retrieval figures only")
     parser.add_argument("--model", default=None)
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
@@ -181,14 +173,17 @@ def main(argv: list[str] | None = None) -> int:
     from qa.retrieve import Retriever
 
     try:
-        articles, questions = load_squad(args.file, args.limit)
+        articles, questions = load_squad(args.file, args.limit, prefix=dataset_prefix(args.file))
+        if args.split != "all":
+            questions = [q for q in questions if split_of(q.article) == args.split]
+        distractors = load_news(args.distractors, args.distractor_count) if args.distractors else []
         settings = Settings(model=args.model or default_model(), precision=args.precision)
         with tempfile.TemporaryDirectory() as tmp:
             index_dir = args.index_dir or Path(tmp) / "index"
             index = Index(index_dir, settings)
             index.embedder.model  # load the model before timing the build
             started = time.perf_counter()
-            index = Index.build(articles, index_dir, settings=settings, embedder=index.embedder, progress=sys.stderr.isatty())
+            index = _open(articles + distractors, index_dir, settings, index.embedder)
             index_seconds = time.perf_counter() - started
             retriever = Retriever(index)
             modes = ["hybrid", "dense", "lexical"] if args.mode == "all" else [args.mode]
@@ -198,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
                 "model": settings.model,
                 "precision": index.embedder.precision,
                 "paragraphs": len(articles),
+                "distractors": len(distractors),
+                "split": args.split,
                 "questions": len(questions),
                 "chunks": len(index),
                 "index_seconds": round(index_seconds, 2),
@@ -208,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             result["mode"] = main_mode
             result["modes"] = by_mode
             if args.question_lang_file:
-                _, other = load_squad(args.question_lang_file)
+                _, other = load_squad(args.question_lang_file, prefix=dataset_prefix(args.question_lang_file))
                 other_texts = {q.id: q.text for q in other}
                 asked = [q for q in questions if q.id in other_texts]
                 result["cross_lingual"] = {

@@ -247,7 +247,7 @@ def expand(
 
 
 class _Asks(Protocol):
-    def ask(self, question: str, k: int | None = None, *, context: str = "") -> Answer: ...
+    def ask(self, question: str, k: int | None = None, *, context: str = "", filters=None, already_quoted=()) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -264,11 +264,18 @@ class Turn:
     thread: str = ""
 
 
-def _cited_docs(answer: Answer | Mapping[str, Any] | None) -> set[str]:
+def _quoted_spans(answer: Answer | Mapping[str, Any] | None) -> list[tuple[str, int, int]]:
+    """(doc_id, start, end) of each quote of the previous answer."""
     if answer is None:
-        return set()
-    citations = answer.get("citations", ()) if isinstance(answer, Mapping) else answer.citations
-    return {str(c.get("doc_id") if isinstance(c, Mapping) else c.doc_id) for c in citations}
+        return []
+    quotes = answer.get("quotes", ()) if isinstance(answer, Mapping) else answer.quotes
+    spans = []
+    for q in quotes:
+        if isinstance(q, Mapping):
+            spans.append((str(q.get("doc_id")), int(q.get("start", -1)), int(q.get("end", -1))))
+        else:
+            spans.append((q.doc_id, q.start, q.end))
+    return spans
 
 
 def ask_in_context(
@@ -278,13 +285,15 @@ def ask_in_context(
     previous_answer: Answer | Mapping[str, Any] | None = None,
     *,
     k: int | None = None,
+    filters=None,
 ) -> Turn:
     """Answer `question`, as a follow-up of the previous turn when it reads like one.
 
-    A follow-up is first asked alone: when that already answers from an article the previous
-    answer cited, it is kept, because the context would pull the quotes back to the previous
-    answer's sentences (the context words match those best). Otherwise it is asked again with the
-    context from `expand`.
+    The previous turn says what the follow-up is about: its context joins the question for
+    retrieval, so "إطلاقها" finds the initiative's passage. What the follow-up asks is its own: the
+    kind of answer ("when" wants a date) is read from the follow-up alone, and the sentences the
+    previous answer quoted come after every other sentence that answers, because a user who asks
+    again wants what they have not read yet.
 
     Args:
         assistant: What answers (`qa.Assistant`).
@@ -292,6 +301,7 @@ def ask_in_context(
         previous_question: The previous turn's question, if any.
         previous_answer: The previous turn's answer, as an `Answer` or its `to_dict()` form.
         k: Passages to read (the assistant's default when None).
+        filters: A `qa.Filters` applied to this turn's search (None: the whole collection).
 
     Returns:
         The `Turn`: answer, the context used, and whether it was read as a follow-up.
@@ -301,12 +311,10 @@ def ask_in_context(
     """
     context = expand(question, previous_question, previous_answer)
     if not context:
-        return Turn(assistant.ask(question, k), thread=question.strip())
+        return Turn(assistant.ask(question, k, filters=filters), thread=question.strip())
     thread = _thread(previous_question or "", question)
-    alone = assistant.ask(question, k)
-    if not alone.abstained and alone.quotes and alone.quotes[0].doc_id in _cited_docs(previous_answer):
-        return Turn(alone, "", True, thread)
-    return Turn(assistant.ask(question, k, context=context), context, True, thread)
+    answer = assistant.ask(question, k, context=context, filters=filters, already_quoted=_quoted_spans(previous_answer))
+    return Turn(answer, context, True, thread)
 
 
 def _thread(previous: str, question: str) -> str:

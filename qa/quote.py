@@ -1,9 +1,9 @@
 """Pick the sentences that answer a question inside retrieved chunks; never writes any text.
 
-Sentences are scored with what the index already holds: each sentence's vector (pooled from its
-chunk's token embeddings at index time) against the question vector, and the share of the
-question's content words the sentence contains. The two are combined by reciprocal rank fusion,
-with the chunk's own rank as a third voice, so no score scale is tuned to one collection.
+Each sentence of the retrieved chunks becomes a `Candidate` with what the index already holds: its
+vector (pooled from its chunk's token embeddings at index time) against the question vector, and
+the share of the question's content words it contains. Which candidate answers is decided by the
+answer model (`qa.answer_model`); this module lists the candidates and trims the chosen ones.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.answer_types import kind_match, sentence_tokens
 from qa.index import Snapshot
 from qa.normalize import STOPWORDS, tokenize
 from qa.retrieve import Ranked
 
-MAX_QUOTE_WORDS = 60
-RRF_K = 60
-"""Reciprocal-rank fusion constant for the sentence signals (Cormack et al., 2009); not tuned."""
+MAX_QUOTE_WORDS = 40
+"""Longer sentences are cut to the clause window that holds the answer: a reader checks a quote
+of a line or two at a glance, and the words beyond it were rarely the answer."""
 CLAUSE_BREAKS = "،,؛;:"
 
 
@@ -56,7 +57,7 @@ def content_terms(text: str) -> list[str]:
 def candidate_sentences(
     snapshot: Snapshot, ranked: list[Ranked], question: str, query_vector: np.ndarray
 ) -> list[Candidate]:
-    """Every sentence of the ranked chunks but their articles' headlines, scored and sorted best first
+    """Every sentence of the ranked chunks but their articles' headlines, in retrieval order
     (duplicates from overlapping chunks kept once, at their best chunk rank). A headline restates the
     story in the question's own words, so it would often win while the sentence with the answer
     (the figure, the date, the name) is the one after it."""
@@ -85,10 +86,7 @@ def candidate_sentences(
     if not found:
         return []
     overlaps = _weighted_overlap(terms, sentence_terms)
-    found = [
-        Candidate(c.doc_id, c.start, c.end, c.chunk_rank, c.dense, o) for c, o in zip(found, overlaps)
-    ]
-    return _fuse(found, [len(words - terms) for words in sentence_terms])
+    return [Candidate(c.doc_id, c.start, c.end, c.chunk_rank, c.dense, o) for c, o in zip(found, overlaps)]
 
 
 def _weighted_overlap(terms: set[str], sentence_terms: list[set[str]]) -> list[float]:
@@ -102,24 +100,12 @@ def _weighted_overlap(terms: set[str], sentence_terms: list[set[str]]) -> list[f
     return [sum(weight[t] for t in terms & s) / total for s in sentence_terms]
 
 
-def _fuse(found: list[Candidate], novel_words: list[int]) -> list[Candidate]:
-    """RRF of sentence cosine, question-word overlap and chunk rank. Two sentences that swap places
-    on the first two tie exactly (common within one chunk); the tie goes to the one with more words
-    the question does not have, since a sentence that only restates the question cannot answer it."""
-    by_dense = sorted(range(len(found)), key=lambda i: -found[i].dense)
-    by_overlap = sorted(range(len(found)), key=lambda i: -found[i].overlap)
-    score = [1.0 / (RRF_K + 1 + found[i].chunk_rank) for i in range(len(found))]
-    for order in (by_dense, by_overlap):
-        for rank, i in enumerate(order, start=1):
-            score[i] += 1.0 / (RRF_K + rank)
-    fused = [Candidate(c.doc_id, c.start, c.end, c.chunk_rank, c.dense, c.overlap, s) for c, s in zip(found, score)]
-    order = sorted(range(len(fused)), key=lambda i: (-round(fused[i].score, 12), -novel_words[i]))
-    return [fused[i] for i in order]
-
-
-def trim_to_clause(text: str, start: int, end: int, focus: set[str], max_words: int = MAX_QUOTE_WORDS) -> tuple[int, int, bool]:
+def trim_to_clause(
+    text: str, start: int, end: int, focus: set[str], max_words: int = MAX_QUOTE_WORDS, *, kind: str = "other"
+) -> tuple[int, int, bool]:
     """Shorten a span of over `max_words` words to a window of whole clauses holding the most question
-    words; returns the new span and whether it was cut (shown with an ellipsis)."""
+    words, a date or number counting as one when the question asks "when" or "how many"; returns
+    the new span and whether it was cut (shown with an ellipsis)."""
     words = _word_spans(text, start, end)
     if len(words) <= max_words:
         return start, end, False
@@ -129,12 +115,18 @@ def trim_to_clause(text: str, start: int, end: int, focus: set[str], max_words: 
         last = min(first + max_words, len(words))
         ends = [i + 1 for i in range(first, last) if text[words[i][1] - 1] in CLAUSE_BREAKS] or [last]
         stop = ends[-1] if ends[-1] - first >= max_words // 3 else last
-        hits = sum(1 for w in words[first:stop] if set(content_terms(text[w[0] : w[1]])) & focus)
+        hits = sum(1 for w in words[first:stop] if _answers(text[w[0] : w[1]], focus, kind))
         if hits > best_hits:
             best, best_hits = (first, stop), hits
     first, stop = best
     new_start, new_end = words[first][0], words[stop - 1][1]
     return new_start, new_end, (new_start, new_end) != (start, end)
+
+
+def _answers(word: str, focus: set[str], kind: str) -> bool:
+    if set(content_terms(word)) & focus:
+        return True
+    return kind in ("when", "how_many") and bool(kind_match(kind, sentence_tokens(word)))
 
 
 def _word_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:

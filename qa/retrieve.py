@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from qa.errors import InputError
+from qa.filters import Filters
 from qa.index import Index, Snapshot
 from qa.records import Hit
 
@@ -95,9 +96,13 @@ class Retriever:
         snapshot, ranked = self.rank(query, k, mode=mode)
         return [hit_for(snapshot, r) for r in ranked]
 
-    def rank(self, query: str, k: int = 10, *, mode: Mode | None = None) -> tuple[Snapshot, list[Ranked]]:
+    def rank(
+        self, query: str, k: int = 10, *, mode: Mode | None = None, filters: Filters | None = None
+    ) -> tuple[Snapshot, list[Ranked]]:
         """Like `search`, but returns chunk ids with per-side scores, and the snapshot they belong to
         (what quoting and evaluation use)."""
+        if filters is not None and not filters.empty:
+            raise InputError("filters are not supported by this retriever yet")
         mode = mode or self.mode
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")

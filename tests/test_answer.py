@@ -13,6 +13,8 @@ from qa.records import Article
 from qa.render import LRI, PDI
 from qa.retrieve import Retriever
 
+pytestmark = pytest.mark.quality
+
 FIRST = "000_9744522dcfbc0ba7.txt"
 
 

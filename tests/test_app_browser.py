@@ -155,6 +155,7 @@ def chat(browser, app_url: str) -> Iterator[Chat]:
         context.close()
 
 
+@pytest.mark.quality
 def test_arabic_question_gets_a_verbatim_quote_and_its_source_opens_at_the_quote(chat: Chat) -> None:
     answer = chat.ask(INITIATIVES)
     quote = answer.locator(".qa-quote-text").first
@@ -181,6 +182,7 @@ def test_arabic_question_gets_a_verbatim_quote_and_its_source_opens_at_the_quote
     chat.page.screenshot(path=str(ARTIFACTS / "chat.png"))
 
 
+@pytest.mark.quality
 def test_english_question_gets_an_arabic_quote(chat: Chat) -> None:
     answer = chat.ask(ENGLISH)
     assert answer.locator(".qa-abstain").count() == 0
@@ -193,6 +195,7 @@ def test_english_question_gets_an_arabic_quote(chat: Chat) -> None:
     assert answer.locator(".qa-quote").first.evaluate("e => getComputedStyle(e).direction") == "rtl"
 
 
+@pytest.mark.quality
 def test_absent_topic_shows_the_abstention_and_related_passages(chat: Chat) -> None:
     answer = chat.ask(ABSENT)
     assert answer.locator(".qa-abstain").inner_text().strip() == "لم أجد في المقالات ما يجيب عن هذا السؤال."
@@ -203,6 +206,7 @@ def test_absent_topic_shows_the_abstention_and_related_passages(chat: Chat) -> N
     assert answer.locator(".qa-quote").count() == 0
 
 
+@pytest.mark.quality
 def test_follow_up_is_read_in_the_context_of_the_previous_turn(chat: Chat) -> None:
     chat.ask(INITIATIVES)
     answer = chat.ask("ومتى سيتم إطلاقها؟")
@@ -210,6 +214,7 @@ def test_follow_up_is_read_in_the_context_of_the_previous_turn(chat: Chat) -> No
     assert answer.locator(".qa-context").count() == 1  # the reply says how the follow-up was read
 
 
+@pytest.mark.quality
 def test_uploaded_article_becomes_answerable(chat: Chat, tmp_path: Path) -> None:
     article = tmp_path / "desalination.txt"
     article.write_text(

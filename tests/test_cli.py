@@ -41,6 +41,7 @@ def test_search_json_is_one_object_per_hit(index_dir: Path) -> None:
     assert any(h["doc_id"] == FIRST and "ثلاث مبادرات" in h["text"] for h in hits)
 
 
+@pytest.mark.quality
 def test_ask_text_json_and_batch(index_dir: Path, tmp_path: Path) -> None:
     text = run("ask", "ما هي المبادرات التي يشرف عليها المغرب؟", "--index-dir", str(index_dir))
     assert text.exit_code == 0 and "ثلاث مبادرات" in text.output and "المصادر:" in text.output
@@ -88,6 +89,7 @@ def test_user_errors_get_one_line_and_a_nonzero_exit(index_dir: Path, tmp_path: 
     assert json.loads(run("stats", "--index-dir", str(index_dir), "--json").stdout)["documents"] == 2
 
 
+@pytest.mark.quality
 def test_a_fresh_ask_answers_without_importing_torch(index_dir: Path) -> None:
     """Cold start is mostly imports: the query path runs the ONNX export, so torch, transformers and
     sentence-transformers (4-5 s of start-up) must stay out of a `qa ask` process."""

@@ -1,4 +1,4 @@
-"""Follow-up detection and context building: pure text rules, no model."""
+"""Follow-up detection and context building (pure text rules), and follow-ups answered by the real model."""
 
 from __future__ import annotations
 
@@ -119,53 +119,63 @@ def test_salient_words_prefer_names_and_numbers() -> None:
 
 
 class FakeAssistant:
-    """Answers from a table keyed by (question, context); records the calls."""
+    """Answers from a table keyed by (question, context); records what each call was given."""
 
     def __init__(self, answers: dict[tuple[str, str], Answer]) -> None:
         self.answers = answers
-        self.calls: list[tuple[str, str]] = []
+        self.calls: list[dict] = []
 
-    def ask(self, question: str, k: int | None = None, *, context: str = "") -> Answer:
-        self.calls.append((question, context))
+    def ask(self, question: str, k: int | None = None, *, context: str = "", filters=None, already_quoted=()) -> Answer:
+        self.calls.append({"question": question, "context": context, "already_quoted": list(already_quoted), "filters": filters})
         return self.answers[(question, context)]
 
 
-def test_ask_in_context_asks_standalone_questions_once() -> None:
+def test_ask_in_context_asks_standalone_questions_once_without_context() -> None:
     answer = _answer(INITIATIVES, "...")
     assistant = FakeAssistant({(INITIATIVES, ""): answer})
     turn = ask_in_context(assistant, INITIATIVES, "مع من التقى بوريطة؟", None)
     assert turn == Turn(answer, "", False, INITIATIVES)
-    assert assistant.calls == [(INITIATIVES, "")]
+    assert [c["question"] for c in assistant.calls] == [INITIATIVES] and assistant.calls[0]["already_quoted"] == []
 
 
-def test_a_follow_up_answered_alone_from_the_same_article_keeps_that_answer() -> None:
-    previous = _answer(INITIATIVES, "ثلاث مبادرات", doc_id="000.txt")
-    alone = _answer("ومتى سيتم إطلاقها؟", "من المقرر إطلاقها في 27 شتنبر", doc_id="000.txt")
-    assistant = FakeAssistant({("ومتى سيتم إطلاقها؟", ""): alone})
-    turn = ask_in_context(assistant, "ومتى سيتم إطلاقها؟", INITIATIVES, previous.to_dict())
-    assert turn.answer is alone and turn.context == "" and turn.follow_up
-    assert "المبادرات" in turn.thread and turn.thread.endswith("ومتى سيتم إطلاقها؟")
-
-
-def test_a_follow_up_that_misses_alone_is_asked_with_the_context() -> None:
+def test_a_follow_up_is_asked_once_with_the_context_and_the_previous_quotes_to_skip() -> None:
     previous = _answer(INITIATIVES, "ثلاث مبادرات", doc_id="000.txt")
     context = expand("ومتى سيتم إطلاقها؟", INITIATIVES, previous)
     with_context = _answer("ومتى سيتم إطلاقها؟", "27 شتنبر", doc_id="000.txt", context=context)
-    assistant = FakeAssistant(
-        {
-            ("ومتى سيتم إطلاقها؟", ""): _answer("ومتى سيتم إطلاقها؟", "", abstained=True),
-            ("ومتى سيتم إطلاقها؟", context): with_context,
-        }
-    )
-    turn = ask_in_context(assistant, "ومتى سيتم إطلاقها؟", INITIATIVES, previous)
+    assistant = FakeAssistant({("ومتى سيتم إطلاقها؟", context): with_context})
+    turn = ask_in_context(assistant, "ومتى سيتم إطلاقها؟", INITIATIVES, previous.to_dict(), filters="f")
     assert turn.answer is with_context and turn.context == context and turn.follow_up
-    assert len(assistant.calls) == 2
+    assert "المبادرات" in turn.thread and turn.thread.endswith("ومتى سيتم إطلاقها؟")
+    assert assistant.calls == [
+        {"question": "ومتى سيتم إطلاقها؟", "context": context, "already_quoted": [("000.txt", 0, len("ثلاث مبادرات"))], "filters": "f"}
+    ]
 
 
-def test_a_follow_up_answered_alone_from_another_article_is_asked_again_with_context() -> None:
-    previous = _answer(INITIATIVES, "ثلاث مبادرات", doc_id="000.txt")
-    context = expand("ومتى سيتم إطلاقها؟", INITIATIVES, previous)
-    elsewhere = _answer("ومتى سيتم إطلاقها؟", "شيء آخر", doc_id="002.txt")
-    with_context = _answer("ومتى سيتم إطلاقها؟", "27 شتنبر", doc_id="000.txt", context=context)
-    assistant = FakeAssistant({("ومتى سيتم إطلاقها؟", ""): elsewhere, ("ومتى سيتم إطلاقها؟", context): with_context})
-    assert ask_in_context(assistant, "ومتى سيتم إطلاقها؟", INITIATIVES, previous).answer is with_context
+CONVERSATIONS = [
+    # (first question, follow-up, what the follow-up's first quote must say, what it must not be)
+    ("ما هي المبادرات التي يشرف عليها المغرب؟", "ومتى سيتم إطلاقها؟", "27 شتنبر", "ثلاث مبادرات"),
+    ("ما هي المبادرات التي يشرف عليها المغرب؟", "وأين سيتم إطلاقها؟", "بنيويورك", "ثلاث مبادرات"),
+    ("ما دور المغرب في المنتدى العالمي لمكافحة الإرهاب؟", "وكم مبادرة يشرف عليها؟", "ثلاث مبادرات", None),
+    ("من استقبل عبد اللطيف حموشي؟", "ومن حضر هذا الاستقبال؟", "دافيد فيشر", None),
+    ("ماذا بحث بوريطة مع المنسق الأميركي لمكافحة الإرهاب؟", "وأين التقيا؟", "الرباط", None),
+    ("What initiatives does Morocco oversee in the Global Counterterrorism Forum?", "When will it be launched?", "27 شتنبر", "ثلاث مبادرات"),
+    ("Who did Abdellatif Hammouchi receive?", "And who attended the meeting?", "دافيد فيشر", None),
+]
+
+
+@pytest.mark.quality
+@pytest.mark.parametrize(("first", "follow_up", "expected", "not_again"), CONVERSATIONS)
+def test_a_follow_up_is_answered_about_its_own_question(seeds_index, first: str, follow_up: str, expected: str, not_again: str | None) -> None:
+    """The previous turn resolves "it" and "he" for retrieval; the quote answers what the follow-up asks."""
+    from qa.answer import Assistant
+    from qa.retrieve import Retriever
+
+    assistant = Assistant(Retriever(seeds_index))
+    previous = ask_in_context(assistant, first)
+    assert not previous.answer.abstained
+    turn = ask_in_context(assistant, follow_up, first, previous.answer.to_dict())
+    assert turn.follow_up and not turn.answer.abstained
+    quote = turn.answer.quotes[0].text
+    assert expected in quote, f"{follow_up!r} was answered with {quote!r}"
+    if not_again:
+        assert not_again not in quote, f"{follow_up!r} repeated the previous answer: {quote!r}"

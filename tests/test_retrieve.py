@@ -7,6 +7,8 @@ import pytest
 from qa.errors import InputError
 from qa.retrieve import Ranked, Retriever, convex_fusion
 
+pytestmark = pytest.mark.quality
+
 FIRST, SECOND = "000_9744522dcfbc0ba7.txt", "002_4c5868944a25ee9c.txt"
 
 

@@ -153,6 +153,7 @@ def test_answer_with_hostile_article_renders_inert() -> None:
     assert "javascript:alert(1)" in shown and not any(t == "a" for t, _ in parse(markup).tags)
 
 
+@pytest.mark.quality
 def test_seed_answer_shows_quote_markers_and_marked_passage(seeds_index: Index) -> None:
     answer = Assistant(Retriever(seeds_index)).ask(INITIATIVES)
     assert not answer.abstained
@@ -169,6 +170,7 @@ def test_seed_answer_shows_quote_markers_and_marked_passage(seeds_index: Index) 
     assert "المصادر" in markup and "[1]" in html.unescape(markup)
 
 
+@pytest.mark.quality
 def test_english_question_gets_arabic_quote_with_english_labels(seeds_index: Index) -> None:
     answer = Assistant(Retriever(seeds_index)).ask(SEED_EXAMPLES[3])
     assert not answer.abstained and answer.language == "en"
@@ -177,6 +179,7 @@ def test_english_question_gets_arabic_quote_with_english_labels(seeds_index: Ind
     assert '<blockquote class="qa-quote" dir="rtl"' in markup
 
 
+@pytest.mark.quality
 def test_abstention_shows_related_passages_marked_related(seeds_index: Index) -> None:
     answer = Assistant(Retriever(seeds_index)).ask("ما هي عاصمة اليابان؟")
     assert answer.abstained and answer.related
@@ -225,6 +228,7 @@ def test_status_line_counts_and_model(seeds_index: Index) -> None:
 # ---------------------------------------------------------------------------- examples
 
 
+@pytest.mark.quality
 def test_seed_examples_are_answered_from_the_seeds(seeds_index: Index) -> None:
     assert example_questions(seeds_index) == SEED_EXAMPLES
     assistant = Assistant(Retriever(seeds_index))
@@ -317,6 +321,7 @@ def test_too_many_files_are_refused(tmp_path: Path, index_copy: Index) -> None:
     assert sum("too many files" in r for r in result.rejected) == 2
 
 
+@pytest.mark.quality
 def test_upload_lands_inside_the_index_folder_and_becomes_answerable(tmp_path: Path, index_copy: Index) -> None:
     article = (
         "افتتاح محطة تحلية مياه البحر في الداخلة\n\n"
@@ -364,6 +369,7 @@ def test_reuploading_a_file_replaces_it(tmp_path: Path, index_copy: Index) -> No
 # ---------------------------------------------------------------------------- the app's API
 
 
+@pytest.mark.quality
 def test_api_endpoints_are_named_and_ask_returns_the_structured_answer(seeds_index: Index) -> None:
     gradio_client = pytest.importorskip("gradio_client")
     assistant = Assistant(Retriever(seeds_index))

@@ -1,0 +1,220 @@
+"""The answer model: the probability that a candidate sentence answers the question.
+
+Why a learned model: a bi-encoder cosine says whether a sentence is on the question's topic, not
+whether it answers it, and a news collection always has an on-topic sentence. Hand-set constants
+over that cosine (the rule this replaces: cosine + 0.1 x coverage >= 0.865) were fitted to XQuAD
+and abstained on only about half of the unanswerable questions of other styles. The model reads
+the signals a careful reader uses (is the sentence close in meaning, does it name the question's
+rarest words, the year, the name, does it hold a date when the question asks "when", how far ahead
+is it of the rest) and weighs them by logistic regression fitted on article-level splits of
+XQuAD, ARCD and real news distractors (`python -m qa.train`, which writes `answer_model.json`).
+
+Inference is a dot product in numpy: queries never import scikit-learn or torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.answer_types import KINDS, kind_match, question_kind, sentence_tokens
+from qa.normalize import detect_language
+from qa.quote import Candidate, content_terms
+
+MODEL_FILE = Path(__file__).with_name("answer_model.json")
+
+FEATURES: tuple[str, ...] = (
+    "cos",
+    "cos_gap",
+    "best_cos",
+    "best_margin",
+    "chunk_fused",
+    "chunk_rank_log",
+    "chunk_dense",
+    "top_dense",
+    "lex_sentence",
+    "lex_article",
+    "rare_sentence",
+    "rare_article",
+    "lex_candidates",
+    "known_share",
+    "kind_match",
+    "kind_when",
+    "kind_how_many",
+    "kind_who",
+    "kind_where",
+    "novel_log",
+    "sentence_words_log",
+    "question_words_log",
+    "question_en",
+    "cross_lingual",
+    "cos_x_cross",
+)
+"""The feature vector of one (question, sentence) pair, in order; `answer_model.json` names them too
+and loading refuses a file whose names differ."""
+
+RARE_SHARE = 1 / 3
+"""The question's rarest words: the top third by idf (at least one), plus any number it holds."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the features read of the question: its own words decide the kind of answer and the
+    language; `query` (the question plus a follow-up's context) decides what it is about."""
+
+    text: str
+    query: str
+    language: str
+    kind: str
+    terms: frozenset[str]
+    rare: frozenset[str]
+    idf: dict[str, float]
+    known_share: float
+
+    @classmethod
+    def read(cls, question: str, query: str, lexical) -> Question:
+        terms = frozenset(content_terms(query))
+        idf = lexical.idf(terms) if terms else {}
+        ordered = sorted(terms, key=lambda t: (-idf[t], t))
+        rare = set(ordered[: max(1, math.ceil(len(ordered) * RARE_SHARE))]) if ordered else set()
+        rare |= {t for t in terms if t[:1].isdigit()}
+        return cls(
+            text=question,
+            query=query,
+            language=detect_language(question),
+            kind=question_kind(question),
+            terms=terms,
+            rare=frozenset(rare),
+            idf=idf,
+            known_share=lexical.known_share(query) if terms else 0.0,
+        )
+
+
+def _share(weights: dict[str, float], wanted: frozenset[str], found: set[str]) -> float:
+    total = sum(weights.get(t, 1.0) for t in wanted)
+    return sum(weights.get(t, 1.0) for t in wanted & found) / total if total else 0.0
+
+
+@lru_cache(maxsize=4096)
+def _article_terms(text: str) -> tuple[frozenset[str], str]:
+    """An article's content words and language, computed once per process (articles are immutable;
+    the same few come back for question after question on a topic)."""
+    return frozenset(content_terms(text)), detect_language(text[:2000])
+
+
+def featurize(snapshot, ranked, candidates: list[Candidate], question: Question) -> np.ndarray:
+    """One row of `FEATURES` per candidate sentence (rows follow `candidates`).
+
+    Args:
+        snapshot: The index snapshot the candidates come from.
+        ranked: The retrieved chunks (`qa.retrieve.Ranked`), best first; `Candidate.chunk_rank` indexes it.
+        candidates: The sentences of those chunks with their cosine to the query.
+        question: The question as the features read it.
+    """
+    if not candidates:
+        return np.zeros((0, len(FEATURES)), np.float32)
+    cosines = sorted((c.dense for c in candidates), reverse=True)
+    best_cos = cosines[0]
+    margin = cosines[0] - cosines[1] if len(cosines) > 1 else cosines[0]
+    dense_seen = [r.dense for r in ranked if r.dense is not None]
+    floor = min(dense_seen) if dense_seen else 0.0
+    top_dense = max(dense_seen) if dense_seen else 0.0
+    kinds = [float(question.kind == k) for k in KINDS[:4]]
+    rows = []
+    for c in candidates:
+        article = snapshot.articles[c.doc_id]
+        article_words, article_language = _article_terms(article.text)
+        text = article.text[c.start : c.end]
+        words = set(content_terms(text))
+        chunk = ranked[c.chunk_rank]
+        cross = float(article_language != question.language)
+        rows.append(
+            [
+                c.dense,
+                c.dense - best_cos,
+                best_cos,
+                margin,
+                chunk.score,
+                math.log1p(c.chunk_rank),
+                chunk.dense if chunk.dense is not None else floor,
+                top_dense,
+                _share(question.idf, question.terms, words),
+                _share(question.idf, question.terms, article_words),
+                _share(question.idf, question.rare, words),
+                _share(question.idf, question.rare, article_words),
+                c.overlap,
+                question.known_share,
+                kind_match(question.kind, sentence_tokens(text)),
+                *kinds,
+                math.log1p(len(words - question.terms)),
+                math.log1p(len(text.split())),
+                math.log1p(len(question.terms)),
+                float(question.language == "en"),
+                cross,
+                c.dense * cross,
+            ]
+        )
+    return np.asarray(rows, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """Logistic regression over standardized features, with the abstention operating point.
+
+    `threshold`: below this probability for its best sentence, a question is not answered.
+    `extra_quote`: a second or third sentence is quoted only at or above this probability.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    threshold: float
+    extra_quote: float
+    meta: dict[str, Any]
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """P(sentence answers the question) for each row of `features`."""
+        if not len(features):
+            return np.zeros(0, np.float64)
+        z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z.astype(np.float64)))
+
+    @classmethod
+    def load(cls, path: str | Path = MODEL_FILE) -> AnswerModel:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path} was trained on other features; retrain with `python -m qa.train`")
+        return cls(
+            mean=np.asarray(data["mean"], np.float32),
+            scale=np.asarray(data["scale"], np.float32),
+            coef=np.asarray(data["coef"], np.float32),
+            intercept=float(data["intercept"]),
+            threshold=float(data["threshold"]),
+            extra_quote=float(data["extra_quote"]),
+            meta=data.get("meta", {}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(FEATURES),
+            "mean": [round(float(x), 6) for x in self.mean],
+            "scale": [round(float(x), 6) for x in self.scale],
+            "coef": [round(float(x), 6) for x in self.coef],
+            "intercept": round(self.intercept, 6),
+            "threshold": round(self.threshold, 4),
+            "extra_quote": round(self.extra_quote, 4),
+            "meta": self.meta,
+        }
+
+
+@lru_cache(maxsize=1)
+def default_model() -> AnswerModel:
+    """The committed model, read once per process."""
+    return AnswerModel.load()

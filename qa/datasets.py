@@ -1,0 +1,85 @@
+"""Development data for training and evaluating the answer model: SQuAD-format sets and news.
+
+Every split is by *article*, never by question: the questions of one article share its wording and
+its answers, so a model that saw some of them would look better on the rest than it is. XQuAD is
+parallel across languages, so an article is in the same split in every language.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.records import Article
+
+SPLIT_SEED = "qa-answer-model-v1"
+HELD_OUT_SHARE = 0.5
+"""Half of the articles are never seen in training; every figure says which half it comes from."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """A development question with its gold answers; `doc_id` is the paragraph that answers it."""
+
+    id: str
+    text: str
+    doc_id: str
+    article: str
+    answers: tuple[str, ...]
+
+
+def split_of(article: str) -> str:
+    """"train" or "heldout" for an article title, stable across runs, machines and languages."""
+    digest = hashlib.sha256(f"{SPLIT_SEED}:{article}".encode()).digest()
+    return "heldout" if int.from_bytes(digest[:8], "big") / 2**64 < HELD_OUT_SHARE else "train"
+
+
+def dataset_prefix(path: Path) -> str:
+    """The id prefix of a development file ("xquad:", "arcd:"), so that articles keep one name, and so
+    one split, in training and in evaluation, and two sets' titles can never collide."""
+    name = Path(path).name.lower()
+    return next((f"{p}:" for p in ("xquad", "arcd") if name.startswith(p)), "")
+
+
+def load_squad(path: Path, limit: int | None = None, *, prefix: str = "") -> tuple[list[Article], list[Question]]:
+    """Paragraphs as articles and their questions, in file order (the first `limit` paragraphs).
+
+    Article ids are `prefix + title#n`; `Question.article` is `prefix + title`, the unit of splits.
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    articles, questions = [], []
+    for entry in data:
+        title = prefix + entry["title"]
+        for number, paragraph in enumerate(entry["paragraphs"]):
+            if limit is not None and len(articles) >= limit:
+                return articles, questions
+            doc_id = f"{title}#{number}"
+            articles.append(Article(id=doc_id, text=paragraph["context"], title=entry["title"].replace("_", " ")))
+            for qa in paragraph["qas"]:
+                answers = tuple(a["text"] for a in qa["answers"])
+                text = qa["question"].strip().lstrip("-–").strip()
+                questions.append(Question(qa["id"], text, doc_id, title, answers))
+    return articles, questions
+
+
+def load_news(path: Path, count: int, *, seed: int = 13) -> list[Article]:
+    """`count` articles drawn at random (seeded) from a JSONL or JSONL.gz news file."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle if line.strip()]
+    random.Random(seed).shuffle(records)
+    return [
+        Article(
+            id=f"news:{r['id']}",
+            text=r["text"],
+            title=r.get("title", ""),
+            url=r.get("url"),
+            date=r.get("date"),
+            source=r.get("source"),
+        )
+        for r in records[:count]
+    ]
