@@ -17,7 +17,7 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 MAX_BYTES = 10_000_000
 """A news page is rarely over 2 MB of HTML, a feed rarely over 1 MB; 10 MB leaves room for both."""
-USER_AGENT = "qa-news-indexer/0.1 (+https://github.com)"
+USER_AGENT = "qa-news-indexer/0.1"
 _URL = re.compile(r"^https?://", re.I)
 
 
@@ -38,11 +38,12 @@ def is_url(source: object) -> bool:
 def fetch(
     url: str,
     *,
-    connect_timeout: float = CONNECT_TIMEOUT,
-    read_timeout: float = READ_TIMEOUT,
-    max_bytes: int = MAX_BYTES,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    max_bytes: int | None = None,
 ) -> Fetched:
-    """GET `url`, following redirects.
+    """GET `url`, following redirects; limits default to the module's CONNECT_TIMEOUT, READ_TIMEOUT
+    (seconds) and MAX_BYTES.
 
     Raises:
         InputError: unreachable host, timeout, an HTTP error status, or a body over `max_bytes`;
@@ -50,6 +51,9 @@ def fetch(
     """
     import httpx
 
+    connect_timeout = CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+    read_timeout = READ_TIMEOUT if read_timeout is None else read_timeout
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
     timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
     headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,application/xml;q=0.9,*/*;q=0.5"}
     try:

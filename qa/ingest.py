@@ -93,8 +93,6 @@ def read_url(url: str) -> IngestResult:
     fetched = fetch(url)
     result = IngestResult()
     data, kind = fetched.data, fetched.content_type.split(";")[0].strip().lower()
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(f"{url}: not a web page or a feed (binary content, {kind or 'no content type'})")
     if looks_like_feed(data):
         found, warnings = parse_feed(data, url)
         result.warnings.extend(warnings)
