@@ -67,7 +67,7 @@ def main() -> None:
 
 
 @main.command("index")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", metavar="PATH_OR_URL")
 @index_dir_option
 @model_option
 @click.option("--rebuild", is_flag=True, help="Start over instead of updating (the old index stays usable until done).")
@@ -80,7 +80,7 @@ def main() -> None:
 @json_option
 @_friendly
 def index_command(
-    path: Path,
+    path: str,
     index_dir: Path,
     model: str | None,
     rebuild: bool,
@@ -92,23 +92,32 @@ def index_command(
     quiet: bool,
     as_json: bool,
 ) -> None:
-    """Index a file or folder (.txt .md .html .jsonl). Incremental: unchanged documents are skipped."""
+    """Index a file or folder (.txt .md .html .jsonl .xml/.rss/.atom feeds) or a page or feed URL.
+    Incremental: unchanged documents are skipped."""
     from dataclasses import replace
 
     from qa.config import Settings, default_model
+    from qa.fetch import is_url
     from qa.index import Index
+
+    if is_url(path):
+        if mirror:
+            raise click.UsageError("--sync mirrors a folder; it cannot be used with a URL")
+        source: str | Path = path.strip()
+    else:
+        source = Path(path)
 
     options = {"precision": precision, "device": device, "batch_size": batch_size, "checkpoint_every": checkpoint_every}
     overrides = {k: v for k, v in options.items() if v}
     if rebuild:
         settings = Settings(model=model or default_model(), **overrides)
-        index = Index.build(path, index_dir, settings=settings, progress=not quiet)
+        index = Index.build(source, index_dir, settings=settings, progress=not quiet)
         report = None
     else:
         index = Index.open(index_dir, settings=Settings(model=model or default_model(), **overrides) if model else None)
         if overrides:
             index.settings = replace(index.settings, **overrides)
-        report = index.sync(path, progress=not quiet) if mirror else index.add(path, progress=not quiet)
+        report = index.sync(source, progress=not quiet) if mirror else index.add(source, progress=not quiet)
     stats = index.stats()
     if as_json:
         _print_json({"report": report.to_dict() if report else None, "stats": stats})

@@ -1,26 +1,34 @@
-"""Files in, `Article`s out: .txt, .md, .html and .jsonl, with the raw text kept verbatim.
+"""Files and URLs in, `Article`s out: .txt, .md, .jsonl, news pages (.html) and RSS/Atom feeds.
 
-A bad file or line never stops the batch: it is skipped with a warning that names it, so the
-rest is indexed and nothing already indexed is lost.
+Text files keep their raw text verbatim; a page keeps the main text trafilatura extracts
+(`qa.webpage`), a feed one article per entry (`qa.feeds`). Every date is normalized to ISO 8601
+here (`qa.dates`); one that cannot be read is kept exactly as given and reported.
+
+A bad file, line, entry or date never stops the batch: it is skipped (or kept) with a warning that
+names it, so the rest is indexed and nothing already indexed is lost.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from qa.dates import normalize_date
 from qa.errors import InputError
+from qa.feeds import looks_like_feed, parse_feed
+from qa.fetch import fetch, is_url
 from qa.records import Article
+from qa.webpage import parse_page
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
+FEED_SUFFIXES = (".xml", ".rss", ".atom")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", *FEED_SUFFIXES)
 MAX_DOCUMENT_CHARS = 2_000_000
 """About a long book; a larger 'article' is almost surely a mistake and would take minutes to embed."""
 
-_OPTIONAL_FIELDS = ("title", "url", "date", "source")
-_INVISIBLE_HTML = ("script", "style", "noscript", "template", "head", "svg", "iframe", "object")
-_BLOCK_BREAKS = re.compile(r"\n\s*\n\s*(?:\n\s*)+")
+_OPTIONAL_FIELDS = ("title", "url", "date", "source", "author", "category")
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title)\b", re.I | re.S)
 
 
 @dataclass
@@ -32,14 +40,19 @@ class IngestResult:
 
 
 def read_path(path: str | Path) -> IngestResult:
-    """Read every supported file under `path` (a file, or a folder searched recursively).
+    """Read every supported file under `path` (a file, or a folder searched recursively), or the page
+    or feed at an http(s) URL (see `read_url`).
 
-    Ids are the JSONL `id` field, else the file's path relative to the folder given (its name when
-    a single file is given), so re-ingesting the same folder yields the same ids.
+    Ids are the JSONL `id` field, a feed entry's link (else its id), else the file's path relative
+    to the folder given (its name when a single file is given), so re-ingesting the same folder
+    yields the same ids and updates instead of duplicating.
 
     Raises:
-        InputError: the path does not exist, is an unsupported file, or holds no supported file.
+        InputError: the path does not exist, is an unsupported file, or holds no supported file;
+            for a URL, see `read_url`.
     """
+    if is_url(path):
+        return read_url(str(path).strip())
     root = Path(path)
     if not root.exists():
         raise InputError(f"{path}: no such file or folder")
@@ -59,18 +72,65 @@ def read_path(path: str | Path) -> IngestResult:
         if not files:
             raise InputError(f"{path}: no {', '.join(SUPPORTED_SUFFIXES)} files in this folder")
     result = IngestResult()
-    seen: dict[str, str] = {}
+    found = []
     for file in files:
-        for article, where in _read_file(file, file.relative_to(base).as_posix(), result.warnings):
-            problem = _check_article(article)
-            if problem:
-                result.warnings.append(f"{where}: skipped: {problem}")
-            elif article.id in seen:
-                result.warnings.append(f"{where}: skipped: duplicate id {article.id!r} (first in {seen[article.id]})")
-            else:
-                seen[article.id] = where
-                result.articles.append(article)
+        found.extend(_read_file(file, file.relative_to(base).as_posix(), result.warnings))
+    _collect(found, result)
     return result
+
+
+def read_url(url: str) -> IngestResult:
+    """Download one news page or feed and read it like a file of that kind.
+
+    The kind is chosen by content (a document whose root is `<rss>`, `<feed>` or `<rdf:RDF>` is a
+    feed), then by the declared content type. A page's id is its canonical URL (else the URL it was
+    fetched from, after redirects); a feed's entries keep their links.
+
+    Raises:
+        InputError: the URL cannot be reached, times out, answers an error or too much data, or
+            is neither a web page nor a feed.
+    """
+    fetched = fetch(url)
+    result = IngestResult()
+    data, kind = fetched.data, fetched.content_type.split(";")[0].strip().lower()
+    if looks_like_feed(data):
+        found, warnings = parse_feed(data, url)
+        result.warnings.extend(warnings)
+    elif "html" in kind or _HTML_START.match(data[:4096]):
+        page = parse_page(data, fetched.url, url=fetched.url)
+        if page.article is None:
+            result.warnings.append(f"{url}: skipped: {page.problem}")
+            found = []
+        else:
+            found = [(replace(page.article, id=page.article.url or fetched.url), url)]
+    else:
+        raise InputError(f"{url}: neither a web page nor an RSS/Atom feed (content type {kind or 'unknown'})")
+    _collect(found, result)
+    return result
+
+
+def _collect(found: list[tuple[Article, str]], result: IngestResult) -> None:
+    """Check each article, normalize its date, and keep the first of each id."""
+    seen: dict[str, str] = {}
+    for article, where in found:
+        problem = _check_article(article)
+        if problem:
+            result.warnings.append(f"{where}: skipped: {problem}")
+        elif article.id in seen:
+            result.warnings.append(f"{where}: skipped: duplicate id {article.id!r} (first in {seen[article.id]})")
+        else:
+            seen[article.id] = where
+            result.articles.append(_with_normalized_date(article, where, result.warnings))
+
+
+def _with_normalized_date(article: Article, where: str, warnings: list[str]) -> Article:
+    if article.date is None or not article.date.strip():
+        return replace(article, date=None) if article.date is not None else article
+    iso = normalize_date(article.date)
+    if iso is None:
+        warnings.append(f"{where}: date {article.date!r} not understood; kept as given (date filters will skip it)")
+        return article
+    return article if iso == article.date else replace(article, date=iso)
 
 
 def _check_article(article: Article) -> str | None:
@@ -84,16 +144,32 @@ def _check_article(article: Article) -> str | None:
 
 
 def _read_file(file: Path, rel: str, warnings: list[str]) -> list[tuple[Article, str]]:
+    suffix = file.suffix.lower()
     try:
-        raw = decode_text(file.read_bytes())
+        data = file.read_bytes()
+        if suffix in (".html", ".htm", *FEED_SUFFIXES):
+            if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise InputError("binary file (contains NUL bytes)")
+        else:
+            raw = decode_text(data)
     except (InputError, OSError) as exc:
         warnings.append(f"{rel}: skipped: {exc}")
         return []
-    suffix = file.suffix.lower()
+    if suffix in FEED_SUFFIXES or (suffix in (".html", ".htm") and looks_like_feed(data)):
+        if not looks_like_feed(data):
+            warnings.append(f"{rel}: skipped: not an RSS or Atom feed")
+            return []
+        found, problems = parse_feed(data, rel)
+        warnings.extend(problems)
+        return found
+    if suffix in (".html", ".htm"):
+        page = parse_page(data, rel)
+        if page.article is None:
+            warnings.append(f"{rel}: skipped: {page.problem}")
+            return []
+        return [(page.article, rel)]
     if suffix == ".jsonl":
         return parse_jsonl(raw, rel, warnings)
-    if suffix in (".html", ".htm"):
-        return [(parse_html(raw, rel), rel)]
     return [(Article(id=rel, text=raw, title=_first_line_title(raw, markdown=suffix != ".txt")), rel)]
 
 
@@ -122,22 +198,9 @@ def _first_line_title(text: str, *, markdown: bool) -> str:
     return ""
 
 
-def parse_html(raw: str, doc_id: str) -> Article:
-    """Visible text only (scripts, styles and the head dropped), title from <title>, else <h1>."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(raw, "html.parser")
-    title_tag = soup.find("title") or soup.find("h1")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    for tag in soup(list(_INVISIBLE_HTML)):
-        tag.decompose()
-    lines = [line.strip() for line in soup.get_text("\n").splitlines()]
-    text = _BLOCK_BREAKS.sub("\n\n", "\n".join(lines)).strip()
-    return Article(id=doc_id, text=text, title=title or _first_line_title(text, markdown=False))
-
-
 def parse_jsonl(raw: str, rel: str, warnings: list[str]) -> list[tuple[Article, str]]:
-    """One article per line: `id` and `text` required strings; title, url, date, source optional."""
+    """One article per line: `id` and `text` required; title, url, date, source, author, category
+    optional strings (the date is normalized afterwards, like every other input's)."""
     found = []
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
@@ -160,6 +223,8 @@ def parse_jsonl(raw: str, rel: str, warnings: list[str]) -> list[tuple[Article, 
             url=optional["url"],
             date=optional["date"],
             source=optional["source"],
+            author=optional["author"],
+            category=optional["category"],
         )
         found.append((article, where))
     return found

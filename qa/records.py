@@ -13,7 +13,12 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Article:
-    """One source document, its raw text kept verbatim (offsets everywhere point into `text`)."""
+    """One source document, its raw text kept verbatim (offsets everywhere point into `text`).
+
+    `date` is ISO 8601 (`YYYY-MM-DD`, or with time and zone) when ingest could read it, else the
+    string exactly as the source gave it; `source` is the outlet; `author` and `category` are
+    optional, as a page or feed gives them.
+    """
 
     id: str
     text: str
@@ -21,11 +26,20 @@ class Article:
     url: str | None = None
     date: str | None = None
     source: str | None = None
+    author: str | None = None
+    category: str | None = None
 
     @property
     def content_hash(self) -> str:
-        """Hash of everything that changes what is indexed or shown; upserts skip unchanged articles."""
-        payload = "\x1f".join([self.text, self.title, self.url or "", self.date or "", self.source or ""])
+        """Hash of everything that changes what is indexed or shown; upserts skip unchanged articles.
+
+        `author` and `category` join the payload only when set, so an article without them hashes
+        exactly as it did before they existed and indexes built then are not re-embedded.
+        """
+        parts = [self.text, self.title, self.url or "", self.date or "", self.source or ""]
+        if self.author is not None or self.category is not None:
+            parts += ["author=" + (self.author or ""), "category=" + (self.category or "")]
+        payload = "\x1f".join(parts)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:

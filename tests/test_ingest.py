@@ -33,16 +33,18 @@ def test_folder_is_read_recursively_with_relative_ids(tmp_path: Path) -> None:
     assert articles["top.txt"].text == "\n\nالعنوان\r\nالنص\r\n"  # Windows line ends kept verbatim
 
 
-def test_html_keeps_visible_text_only(tmp_path: Path) -> None:
+def test_html_keeps_main_text_only(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
     page.write_text(
-        "<html><head><title>خبر</title><style>p{}</style></head><body><h1>عنوان</h1>"
-        "<p>الفقرة الأولى.</p><script>alert(1)</script><p>الثانية</p></body></html>",
+        "<html><head><title>خبر</title><style>p{}</style></head><body><nav><a href='/'>الرئيسية</a></nav>"
+        "<article><h1>عنوان</h1><p>الفقرة الأولى من الخبر تروي ما جرى في المدينة صباح اليوم.</p>"
+        "<script>alert(1)</script><p>الفقرة الثانية تنقل تصريح المسؤول كما جاء.</p></article></body></html>",
         encoding="utf-8",
     )
     [article] = read_path(page).articles
-    assert article.title == "خبر"
-    assert "الفقرة الأولى." in article.text and "الثانية" in article.text
+    assert article.title == "عنوان"  # the headline (h1), as trafilatura prefers it to <title>
+    assert "الفقرة الأولى من الخبر تروي ما جرى في المدينة صباح اليوم." in article.text
+    assert "الفقرة الثانية تنقل تصريح المسؤول كما جاء." in article.text
     assert "alert" not in article.text and "p{}" not in article.text
 
 
@@ -97,3 +99,61 @@ def test_unusable_paths_raise_one_line(tmp_path: Path, make, message: str) -> No
     with pytest.raises(InputError, match=message) as info:
         read_path(make(tmp_path))
     assert "\n" not in str(info.value)
+
+
+def test_jsonl_keeps_author_and_category_and_normalizes_dates(tmp_path: Path) -> None:
+    lines = [
+        {"id": "a", "text": "نص", "date": "2018-06-30", "source": "France 24", "author": "مراسل", "category": "اقتصاد"},
+        {"id": "b", "text": "نص", "date": "Sun, 18 Feb 2018 21:35:43 +0400"},
+        {"id": "c", "text": "نص", "date": "الخميس ١٨ جانفي ٢٠١٨"},
+        {"id": "d", "text": "نص", "date": "منتصف الأسبوع الماضي"},
+        {"id": "e", "text": "نص", "author": 5},
+    ]
+    (tmp_path / "n.jsonl").write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
+    result = read_path(tmp_path)
+    by_id = {a.id: a for a in result.articles}
+    assert (by_id["a"].date, by_id["a"].author, by_id["a"].category) == ("2018-06-30", "مراسل", "اقتصاد")
+    assert by_id["b"].date == "2018-02-18T21:35:43+04:00"
+    assert by_id["c"].date == "2018-01-18"
+    assert by_id["d"].date == "منتصف الأسبوع الماضي"  # kept exactly as given, never invented
+    assert sorted(result.warnings) == [
+        "n.jsonl:4: date 'منتصف الأسبوع الماضي' not understood; kept as given (date filters will skip it)",
+        "n.jsonl:5: skipped: field 'author' must be a string",
+    ]
+
+
+def test_content_hash_is_unchanged_for_articles_without_the_new_fields() -> None:
+    from qa.records import Article
+
+    article = Article(id="x", text="نص", title="عنوان", url="https://e.org/x", date="2018-06-30", source="وكالة")
+    # the value every index written before author/category existed has stored for this article
+    assert article.content_hash == _old_hash(article)
+    assert Article(**{**article.to_dict(), "author": "مراسل"}).content_hash != article.content_hash
+    assert Article(**{**article.to_dict(), "category": "اقتصاد"}).content_hash != article.content_hash
+
+
+def _old_hash(article) -> str:
+    """The formula of the previous release, restated, so a change to it cannot pass unnoticed."""
+    import hashlib
+
+    payload = "\x1f".join([article.text, article.title, article.url or "", article.date or "", article.source or ""])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def test_index_round_trips_author_and_category_and_loads_old_docs(tmp_path: Path) -> None:
+    from qa.index import Index
+    from qa.records import Article
+    from tests.conftest import HashEmbedder
+
+    articles = [
+        Article(id="new", text="خبر جديد عن الاقتصاد.", title="جديد", date="2018-06-30", source="France 24", author="مراسل", category="اقتصاد"),
+        Article(id="old", text="خبر قديم بلا مؤلف.", title="قديم", date="2017-01-01", source="وكالة"),
+    ]
+    Index.build(articles, tmp_path / "index", embedder=HashEmbedder(), progress=False)
+    [generation] = [p for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")]
+    lines = [json.loads(line) for line in (generation / "docs.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert "author" not in lines[1] and "category" not in lines[1]  # written as before the fields existed
+    loaded = Index.load(tmp_path / "index", embedder=HashEmbedder())
+    assert loaded.article("new") == articles[0] and loaded.article("old") == articles[1]
+    report = loaded.add(articles, progress=False)
+    assert sorted(report.unchanged) == ["new", "old"] and report.chunks_embedded == 0

@@ -575,7 +575,7 @@ LEXICAL = "bm25"
 def _write_state(folder: Path, state: Snapshot) -> None:
     with (folder / DOCS).open("w", encoding="utf-8") as handle:
         for article in state.articles.values():
-            handle.write(json.dumps({**article.to_dict(), "hash": article.content_hash}, ensure_ascii=False) + "\n")
+            handle.write(json.dumps({**_doc_record(article), "hash": article.content_hash}, ensure_ascii=False) + "\n")
     ordered = sorted(state.chunks)
     with (folder / CHUNKS).open("w", encoding="utf-8") as handle:
         for chunk_id in ordered:
@@ -584,6 +584,16 @@ def _write_state(folder: Path, state: Snapshot) -> None:
     state.vectors.save(folder / VECTORS)
     _write_sentences(folder / SENTENCES, [state.sentences[i] for i in ordered], state.vectors.dim)
     state.lexical.save(folder / LEXICAL)
+
+
+def _doc_record(article: Article) -> dict[str, Any]:
+    """One docs.jsonl line: `author` and `category` only when set, so lines of articles without them
+    stay as indexes written before these fields existed have them (and both load the same way)."""
+    record = article.to_dict()
+    for key in ("author", "category"):
+        if record[key] is None:
+            del record[key]
+    return record
 
 
 def _write_sentences(folder: Path, per_chunk: list[tuple[np.ndarray, np.ndarray]], dim: int) -> None:
