@@ -7,7 +7,6 @@ language and offers the closest passages as related reading, not as an answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,10 +27,6 @@ DUPLICATE_JACCARD = 0.6
 TIE_DECIMALS = 2
 """Sentences whose answer probabilities agree to this many decimals are equally strong; the newer
 article's sentence then comes first (news is corrected and updated, rarely the other way round)."""
-
-Span = tuple[str, int, int]
-"""(doc_id, start, end) of a quoted sentence."""
-
 
 @dataclass(frozen=True)
 class _Pick:
@@ -54,12 +49,8 @@ class Deliberation:
     candidates: list[Candidate]
     features: np.ndarray
     probabilities: np.ndarray | None
-
-    @property
-    def best(self) -> float:
-        """The best sentence's probability: the evidence the abstention decision reads."""
-        p = self.probabilities
-        return float(p.max()) if p is not None and len(p) else 0.0
+    confidence: float
+    """P(the articles answer the question): what the abstention decision reads."""
 
 
 class Assistant:
@@ -97,7 +88,6 @@ class Assistant:
         *,
         context: str = "",
         filters: Filters | None = None,
-        already_quoted: Iterable[Span] = (),
     ) -> Answer:
         """Answer `question` from the `k` best passages (default `passages`).
 
@@ -105,11 +95,8 @@ class Assistant:
             question: The question as the user typed it.
             k: How many passages to read.
             context: For a follow-up, the previous turn's topic (`qa.followup.expand`). It joins the
-                question for retrieval and for what the sentences are compared with; the kind of answer
-                ("when", "how many") is read from the question alone.
+                question for retrieval; sentences are scored against both (see `deliberate`).
             filters: Only articles these allow are read.
-            already_quoted: Sentences the previous answer quoted. A follow-up asks for something the
-                user has not read yet, so they come after every other sentence that answers.
 
         Raises:
             InputError: the question is empty or `k` is not positive.
@@ -118,14 +105,13 @@ class Assistant:
             raise InputError("the question is empty; type a question")
         question = question.strip()
         query = f"{context.strip()} {question}".strip()
-        seen = set(already_quoted)
         weighed = self.deliberate(question, k, context=context, filters=filters)
         related = tuple(hit_for(weighed.snapshot, r) for r in weighed.ranked[:3])
         language = weighed.question.language
-        strength = weighed.best
+        strength = weighed.confidence
         if not weighed.candidates or strength < self.threshold:
             return self._answer(question, language, query, (), (), True, related, strength)
-        order = self._order(weighed, seen)
+        order = self._order(weighed)
         picks = self._pick(weighed, order, set(weighed.question.terms), weighed.question.kind)
         quotes, citations = _cite(weighed.snapshot, picks)
         return self._answer(question, language, query, quotes, citations, False, (), strength)
@@ -133,31 +119,43 @@ class Assistant:
     def deliberate(self, question: str, k: int | None = None, *, context: str = "", filters: Filters | None = None) -> Deliberation:
         """Retrieve, list the candidate sentences and score each with the answer model.
 
+        For a follow-up (`context` given), a sentence's probability is the geometric mean of the
+        model's probability against the question in context (what the conversation is about) and
+        against the follow-up alone (what is asked now). The previous answer's sentence matches the
+        context best, but it does not hold the date that "ومتى سيتم إطلاقها؟" asks for; the sentence
+        that does must do well on both. Abstention reads the question in context.
+
         Raises:
             InputError: the question is empty or `k` is not positive.
         """
-        query = f"{context.strip()} {question.strip()}".strip()
+        question = question.strip()
+        query = f"{context.strip()} {question}".strip()
         snapshot, ranked = self.retriever.rank(query, k or self.passages, filters=filters)
-        query_vector = self.retriever.index.embed_query(query)
-        candidates = candidate_sentences(snapshot, ranked, query, query_vector)
-        read = Question.read(question.strip(), query, snapshot.lexical)
-        features = featurize(snapshot, ranked, candidates, read)
+        read, candidates, features = self._weigh(snapshot, ranked, question, query)
         probabilities = self.model.probabilities(features)
-        return Deliberation(read, snapshot, ranked, candidates, features, probabilities)
+        if probabilities is None:  # collecting features for training
+            return Deliberation(read, snapshot, ranked, candidates, features, None, 0.0)
+        confidence = self.model.confidence(features, probabilities)
+        if query != question and candidates:
+            _, _, alone = self._weigh(snapshot, ranked, question, question)
+            probabilities = np.sqrt(probabilities * self.model.probabilities(alone))
+        return Deliberation(read, snapshot, ranked, candidates, features, probabilities, confidence)
 
-    def _order(self, weighed: Deliberation, seen: set[Span]) -> list[int]:
-        """Candidates best first: those that answer (at or above the threshold) and were not quoted
-        last turn, then those that answer but were, then the rest; within each, by probability, and
-        equally strong ones newest article first."""
+    def _weigh(self, snapshot, ranked: list[Ranked], question: str, query: str) -> tuple[Question, list[Candidate], np.ndarray]:
+        """The candidate sentences of `ranked` and their features against `query`."""
+        candidates = candidate_sentences(snapshot, ranked, query, self.retriever.index.embed_query(query))
+        read = Question.read(question, query, snapshot.lexical)
+        return read, candidates, featurize(snapshot, ranked, candidates, read)
+
+    def _order(self, weighed: Deliberation) -> list[int]:
+        """Candidates best first by the answer model's probability, equally strong ones newest article first."""
         p = weighed.probabilities
         articles = weighed.snapshot.articles
 
         def key(i: int) -> tuple:
             c = weighed.candidates[i]
-            answers = p[i] >= self.threshold
-            tier = (0 if (c.doc_id, c.start, c.end) not in seen else 1) if answers else 2
             date = articles[c.doc_id].date or ""
-            return (tier, -round(float(p[i]), TIE_DECIMALS), _descending(date), i)
+            return (-round(float(p[i]), TIE_DECIMALS), _descending(date), i)
 
         return sorted(range(len(weighed.candidates)), key=key)
 
@@ -181,7 +179,7 @@ class Assistant:
         padding): overlapping spans skipped, near-duplicates from other articles folded into the
         first one's citations, adjacent sentences of one article merged."""
         snapshot, p = weighed.snapshot, weighed.probabilities
-        extra_bar = max(self.threshold, self.model.extra_quote)
+        extra_bar = self.model.extra_quote
         picks: list[_Pick] = []
         for position, i in enumerate(order):
             if len(picks) == self.max_quotes or (position > 0 and p[i] < extra_bar):

@@ -55,9 +55,39 @@ FEATURES: tuple[str, ...] = (
     "question_en",
     "cross_lingual",
     "cos_x_cross",
+    "all_terms_article",
+    "all_rare_sentence",
+    "missing_idf_share",
 )
 """The feature vector of one (question, sentence) pair, in order; `answer_model.json` names them too
 and loading refuses a file whose names differ."""
+
+QUESTION_FEATURES: tuple[str, ...] = (
+    "best_logit",
+    "max_cos",
+    "best_margin",
+    "top_dense",
+    "known_share",
+    "max_lex_article",
+    "max_rare_article",
+    "max_rare_sentence",
+    "max_lex_sentence",
+    "question_words_log",
+    "question_en",
+    "cross_lingual",
+    "best_chunk_dense",
+    "best_rare_article",
+    "best_lex_article",
+    "best_rare_sentence",
+    "max_all_terms_article",
+    "max_all_rare_sentence",
+    "min_missing_idf_share",
+)
+"""What the abstention model reads of a whole question: the best sentence's probability (as a logit)
+and features, and the best each signal reaches over all candidates. The sentence model picks the
+sentence; whether any sentence answers is a question about the collection, and measured on held-out
+articles this second model separates present from absent articles better than the best sentence's
+probability alone (XQuAD-ar AUC 0.962 against 0.937, ARCD 0.914 against 0.886)."""
 
 RARE_SHARE = 1 / 3
 """The question's rarest words: the top third by idf (at least one), plus any number it holds."""
@@ -126,6 +156,7 @@ def featurize(snapshot, ranked, candidates: list[Candidate], question: Question)
     floor = min(dense_seen) if dense_seen else 0.0
     top_dense = max(dense_seen) if dense_seen else 0.0
     kinds = [float(question.kind == k) for k in KINDS[:4]]
+    top_idf = max(question.idf.values(), default=0.0) or 1.0
     rows = []
     for c in candidates:
         article = snapshot.articles[c.doc_id]
@@ -158,23 +189,90 @@ def featurize(snapshot, ranked, candidates: list[Candidate], question: Question)
                 float(question.language == "en"),
                 cross,
                 c.dense * cross,
+                float(question.terms <= article_words),
+                float(question.rare <= words),
+                max((question.idf[t] for t in question.terms - article_words), default=0.0) / top_idf,
             ]
         )
     return np.asarray(rows, dtype=np.float32)
 
 
-@dataclass(frozen=True)
-class AnswerModel:
-    """Logistic regression over standardized features, with the abstention operating point.
+def question_features(features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """The `QUESTION_FEATURES` row of one question from its candidates' features and probabilities."""
+    col = {name: i for i, name in enumerate(FEATURES)}
+    best = int(np.argmax(probabilities))
+    p = float(np.clip(probabilities[best], 1e-6, 1 - 1e-6))
+    top = features.max(axis=0)
+    row = features[best]
+    return np.asarray(
+        [
+            math.log(p / (1 - p)),
+            top[col["cos"]],
+            row[col["best_margin"]],
+            row[col["top_dense"]],
+            row[col["known_share"]],
+            top[col["lex_article"]],
+            top[col["rare_article"]],
+            top[col["rare_sentence"]],
+            top[col["lex_sentence"]],
+            row[col["question_words_log"]],
+            row[col["question_en"]],
+            row[col["cross_lingual"]],
+            row[col["chunk_dense"]],
+            row[col["rare_article"]],
+            row[col["lex_article"]],
+            row[col["rare_sentence"]],
+            top[col["all_terms_article"]],
+            top[col["all_rare_sentence"]],
+            features[:, col["missing_idf_share"]].min(),
+        ],
+        dtype=np.float32,
+    )
 
-    `threshold`: below this probability for its best sentence, a question is not answered.
-    `extra_quote`: a second or third sentence is quoted only at or above this probability.
-    """
+
+@dataclass(frozen=True)
+class Logistic:
+    """A logistic regression over standardized features: all that inference needs, in numpy."""
 
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mean": [round(float(x), 6) for x in self.mean],
+            "scale": [round(float(x), 6) for x in self.scale],
+            "coef": [round(float(x), 6) for x in self.coef],
+            "intercept": round(float(self.intercept), 6),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Logistic:
+        return cls(
+            np.asarray(data["mean"], np.float32),
+            np.asarray(data["scale"], np.float32),
+            np.asarray(data["coef"], np.float32),
+            float(data["intercept"]),
+        )
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """Two logistic regressions and the operating point.
+
+    `sentence`: P(this sentence answers the question), which orders the quotes.
+    `question`: P(the collection answers the question at all), which decides abstention.
+    `threshold`: below this question probability, the assistant says the articles do not answer.
+    `extra_quote`: a second or third sentence is quoted only at or above this sentence probability.
+    """
+
+    sentence: Logistic
+    question: Logistic
     threshold: float
     extra_quote: float
     meta: dict[str, Any]
@@ -183,19 +281,22 @@ class AnswerModel:
         """P(sentence answers the question) for each row of `features`."""
         if not len(features):
             return np.zeros(0, np.float64)
-        z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-z.astype(np.float64)))
+        return self.sentence(features)
+
+    def confidence(self, features: np.ndarray, probabilities: np.ndarray) -> float:
+        """P(the question is answered by these candidates); 0 when there are none."""
+        if not len(features):
+            return 0.0
+        return float(self.question(question_features(features, probabilities)[None, :])[0])
 
     @classmethod
     def load(cls, path: str | Path = MODEL_FILE) -> AnswerModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if tuple(data["features"]) != FEATURES:
+        if tuple(data["features"]) != FEATURES or tuple(data["question_features"]) != QUESTION_FEATURES:
             raise ValueError(f"{path} was trained on other features; retrain with `python -m qa.train`")
         return cls(
-            mean=np.asarray(data["mean"], np.float32),
-            scale=np.asarray(data["scale"], np.float32),
-            coef=np.asarray(data["coef"], np.float32),
-            intercept=float(data["intercept"]),
+            sentence=Logistic.from_dict(data["sentence"]),
+            question=Logistic.from_dict(data["question"]),
             threshold=float(data["threshold"]),
             extra_quote=float(data["extra_quote"]),
             meta=data.get("meta", {}),
@@ -204,10 +305,9 @@ class AnswerModel:
     def to_dict(self) -> dict[str, Any]:
         return {
             "features": list(FEATURES),
-            "mean": [round(float(x), 6) for x in self.mean],
-            "scale": [round(float(x), 6) for x in self.scale],
-            "coef": [round(float(x), 6) for x in self.coef],
-            "intercept": round(self.intercept, 6),
+            "question_features": list(QUESTION_FEATURES),
+            "sentence": self.sentence.to_dict(),
+            "question": self.question.to_dict(),
             "threshold": round(self.threshold, 4),
             "extra_quote": round(self.extra_quote, 4),
             "meta": self.meta,

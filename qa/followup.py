@@ -247,7 +247,7 @@ def expand(
 
 
 class _Asks(Protocol):
-    def ask(self, question: str, k: int | None = None, *, context: str = "", filters=None, already_quoted=()) -> Answer: ...
+    def ask(self, question: str, k: int | None = None, *, context: str = "", filters=None) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -264,20 +264,6 @@ class Turn:
     thread: str = ""
 
 
-def _quoted_spans(answer: Answer | Mapping[str, Any] | None) -> list[tuple[str, int, int]]:
-    """(doc_id, start, end) of each quote of the previous answer."""
-    if answer is None:
-        return []
-    quotes = answer.get("quotes", ()) if isinstance(answer, Mapping) else answer.quotes
-    spans = []
-    for q in quotes:
-        if isinstance(q, Mapping):
-            spans.append((str(q.get("doc_id")), int(q.get("start", -1)), int(q.get("end", -1))))
-        else:
-            spans.append((q.doc_id, q.start, q.end))
-    return spans
-
-
 def ask_in_context(
     assistant: _Asks,
     question: str,
@@ -290,10 +276,10 @@ def ask_in_context(
     """Answer `question`, as a follow-up of the previous turn when it reads like one.
 
     The previous turn says what the follow-up is about: its context joins the question for
-    retrieval, so "إطلاقها" finds the initiative's passage. What the follow-up asks is its own: the
-    kind of answer ("when" wants a date) is read from the follow-up alone, and the sentences the
-    previous answer quoted come after every other sentence that answers, because a user who asks
-    again wants what they have not read yet.
+    retrieval, so "إطلاقها" finds the initiative's passage. What the follow-up asks is its own: each
+    sentence is scored against the question in context and against the follow-up alone (the kind of
+    answer, "when" wanting a date, and the follow-up's own words), so the quote answers the new
+    question rather than repeating the previous answer (`Assistant.deliberate`).
 
     Args:
         assistant: What answers (`qa.Assistant`).
@@ -313,7 +299,7 @@ def ask_in_context(
     if not context:
         return Turn(assistant.ask(question, k, filters=filters), thread=question.strip())
     thread = _thread(previous_question or "", question)
-    answer = assistant.ask(question, k, context=context, filters=filters, already_quoted=_quoted_spans(previous_answer))
+    answer = assistant.ask(question, k, context=context, filters=filters)
     return Turn(answer, context, True, thread)
 
 

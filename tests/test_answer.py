@@ -88,7 +88,7 @@ def test_long_sentence_is_cut_at_a_clause_with_an_ellipsis(tmp_path: Path, real_
     clauses = [f"وفي المرحلة رقم {i} ناقش الوفد ملفات التعاون الأمني والاقتصادي مع الشركاء" for i in range(12)]
     text = "تقرير طويل\n\n" + "، ".join(clauses) + "، وأعلن الوزير أن القمة المقبلة ستعقد في مدينة مراكش."
     index = Index.build([Article(id="long", text=text, title="تقرير")], tmp_path / "index", embedder=real_embedder, progress=False)
-    answer = Assistant(Retriever(index), min_evidence=0.0).ask("أين ستعقد القمة المقبلة؟")
+    answer = Assistant(Retriever(index), threshold=0.0).ask("أين ستعقد القمة المقبلة؟")
     quote = answer.quotes[0]
     assert quote.truncated and len(quote.text.split()) <= 60 and "مراكش" in quote.text
     assert text[quote.start : quote.end] == quote.text and "…" in answer.text
@@ -110,3 +110,59 @@ def test_a_headline_that_restates_the_question_does_not_beat_the_sentence_that_a
 def test_empty_question_is_refused(assistant: Assistant) -> None:
     with pytest.raises(InputError, match="the question is empty"):
         assistant.ask("  ")
+
+
+NEWS = Path(__file__).parent / "data" / "news_distractors.jsonl"
+
+
+@pytest.fixture(scope="module")
+def news_assistant(tmp_path_factory, real_embedder) -> Assistant:
+    """The seeds among 48 real news articles on the topics that fooled the old rule."""
+    from qa.ingest import read_path
+
+    from .conftest import SEEDS
+
+    articles = read_path(SEEDS).articles + read_path(NEWS).articles
+    index = Index.build(articles, tmp_path_factory.mktemp("news") / "index", embedder=real_embedder, progress=False)
+    return Assistant(Retriever(index))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "كم عدد سكان المغرب؟",
+        "من فاز بكأس العالم لكرة القدم سنة 2022؟",
+        "What is the gross domestic product of Morocco?",
+        "ما هو سعر برميل النفط اليوم؟",
+    ],
+)
+def test_questions_the_articles_cannot_answer_are_refused_inside_real_news(news_assistant: Assistant, question: str) -> None:
+    answer = news_assistant.ask(question)
+    assert answer.abstained, f"{question!r} was answered with {[q.text for q in answer.quotes]}"
+    assert answer.related  # the closest passages are still offered as reading
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("ما هي المبادرات التي يشرف عليها المغرب؟", "ثلاث مبادرات"),
+        ("أين التقى بوريطة وسايلس؟", "الرباط"),
+        ("متى سيتم إطلاق المبادرة الخاصة بقوائم المراقبة؟", "27 شتنبر"),
+        ("من هو سفير الولايات المتحدة في المغرب؟", "دافيد فيشر"),
+        ("Which UN Security Council resolution does the watchlist initiative support?", "2396"),
+    ],
+)
+def test_seed_questions_are_answered_from_the_seeds_inside_real_news(news_assistant: Assistant, question: str, expected: str) -> None:
+    answer = news_assistant.ask(question)
+    assert not answer.abstained
+    assert expected in answer.quotes[0].text and answer.quotes[0].doc_id.endswith(".txt")
+
+
+def test_extra_quotes_are_answer_bearing_not_padding(news_assistant: Assistant) -> None:
+    answer = news_assistant.ask("متى سيتم إطلاق المبادرة الخاصة بقوائم المراقبة؟")
+    threshold = max(news_assistant.threshold, news_assistant.model.extra_quote)
+    weighed = news_assistant.deliberate("متى سيتم إطلاق المبادرة الخاصة بقوائم المراقبة؟")
+    probability = {(c.doc_id, c.start, c.end): p for c, p in zip(weighed.candidates, weighed.probabilities)}
+    for quote in answer.quotes[1:]:
+        covering = [p for (doc, s, e), p in probability.items() if doc == quote.doc_id and s <= quote.start < e]
+        assert covering and max(covering) >= threshold

@@ -125,8 +125,8 @@ class FakeAssistant:
         self.answers = answers
         self.calls: list[dict] = []
 
-    def ask(self, question: str, k: int | None = None, *, context: str = "", filters=None, already_quoted=()) -> Answer:
-        self.calls.append({"question": question, "context": context, "already_quoted": list(already_quoted), "filters": filters})
+    def ask(self, question: str, k: int | None = None, *, context: str = "", filters=None) -> Answer:
+        self.calls.append({"question": question, "context": context, "filters": filters})
         return self.answers[(question, context)]
 
 
@@ -135,10 +135,10 @@ def test_ask_in_context_asks_standalone_questions_once_without_context() -> None
     assistant = FakeAssistant({(INITIATIVES, ""): answer})
     turn = ask_in_context(assistant, INITIATIVES, "مع من التقى بوريطة؟", None)
     assert turn == Turn(answer, "", False, INITIATIVES)
-    assert [c["question"] for c in assistant.calls] == [INITIATIVES] and assistant.calls[0]["already_quoted"] == []
+    assert assistant.calls == [{"question": INITIATIVES, "context": "", "filters": None}]
 
 
-def test_a_follow_up_is_asked_once_with_the_context_and_the_previous_quotes_to_skip() -> None:
+def test_a_follow_up_is_asked_once_with_the_context_and_the_filters() -> None:
     previous = _answer(INITIATIVES, "ثلاث مبادرات", doc_id="000.txt")
     context = expand("ومتى سيتم إطلاقها؟", INITIATIVES, previous)
     with_context = _answer("ومتى سيتم إطلاقها؟", "27 شتنبر", doc_id="000.txt", context=context)
@@ -147,7 +147,7 @@ def test_a_follow_up_is_asked_once_with_the_context_and_the_previous_quotes_to_s
     assert turn.answer is with_context and turn.context == context and turn.follow_up
     assert "المبادرات" in turn.thread and turn.thread.endswith("ومتى سيتم إطلاقها؟")
     assert assistant.calls == [
-        {"question": "ومتى سيتم إطلاقها؟", "context": context, "already_quoted": [("000.txt", 0, len("ثلاث مبادرات"))], "filters": "f"}
+        {"question": "ومتى سيتم إطلاقها؟", "context": context, "filters": "f"}
     ]
 
 
