@@ -7,7 +7,7 @@ language and offers the closest passages as related reading, not as an answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from qa.quote import MAX_QUOTE_WORDS, Candidate, candidate_sentences, content_te
 from qa.records import Answer, Citation, Quote
 from qa.render import answer_text
 from qa.retrieve import Ranked, Retriever, hit_for
+from qa.syndication import with_copies
 
 PASSAGES = 5
 """Chunks read per question: hybrid hit@5 is near its ceiling there, and more only adds noise."""
@@ -113,7 +114,7 @@ class Assistant:
             return self._answer(question, language, query, (), (), True, related, strength)
         order = self._order(weighed)
         picks = self._pick(weighed, order, set(weighed.question.terms), weighed.question.kind)
-        quotes, citations = _cite(weighed.snapshot, picks)
+        quotes, citations = _cite(weighed.snapshot, picks, filters)
         return self._answer(question, language, query, quotes, citations, False, (), strength)
 
     def deliberate(self, question: str, k: int | None = None, *, context: str = "", filters: Filters | None = None) -> Deliberation:
@@ -184,7 +185,7 @@ class Assistant:
         for position, i in enumerate(order):
             if len(picks) == self.max_quotes or (position > 0 and p[i] < extra_bar):
                 break
-            cand = weighed.candidates[i]
+            cand = replace(weighed.candidates[i], score=float(p[i]))
             text = snapshot.articles[cand.doc_id].text
             if any(q.candidate.doc_id == cand.doc_id and cand.start < q.end and q.start < cand.end for q in picks):
                 continue
@@ -242,8 +243,10 @@ def _merge_neighbours(snapshot, picks: list[_Pick]) -> list[_Pick]:
     return merged
 
 
-def _cite(snapshot, picks: list[_Pick]) -> tuple[tuple[Quote, ...], tuple[Citation, ...]]:
-    """Number sources in order of first appearance and attach the numbers to the quotes."""
+def _cite(snapshot, picks: list[_Pick], filters: Filters | None = None) -> tuple[tuple[Quote, ...], tuple[Citation, ...]]:
+    """Number sources in order of first appearance and attach the numbers to the quotes; a quote
+    from a syndicated story also cites the other outlets that carried it (within `filters`)."""
+    picks = [replace(p, doc_ids=with_copies(snapshot, p.doc_ids, filters)) for p in picks]
     numbers: dict[str, int] = {}
     for pick in picks:
         for doc_id in pick.doc_ids:
