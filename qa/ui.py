@@ -533,21 +533,18 @@ def build_demo(assistant: Assistant, index: Index, *, examples: list[str]) -> gr
                     gr.Examples([[q] for q in examples], inputs=[message], label="أمثلة · Examples")
             with gr.Column(scale=2, min_width=320):
                 with gr.Accordion("تصفية · Filters", open=True, elem_id="qa-filters"):
-                    with gr.Row():
-                        since = gr.DateTime(
-                            include_time=False,
-                            type="string",
-                            label="من تاريخ · Since",
-                            info="YYYY-MM-DD",
-                            elem_id="qa-since",
-                        )
-                        until = gr.DateTime(
-                            include_time=False,
-                            type="string",
-                            label="إلى تاريخ · Until",
-                            info="YYYY-MM-DD",
-                            elem_id="qa-until",
-                        )
+                    since = gr.DateTime(
+                        include_time=False,
+                        type="string",
+                        label="من تاريخ · Since (YYYY-MM-DD)",
+                        elem_id="qa-since",
+                    )
+                    until = gr.DateTime(
+                        include_time=False,
+                        type="string",
+                        label="إلى تاريخ · Until (YYYY-MM-DD)",
+                        elem_id="qa-until",
+                    )
                     sources = gr.Dropdown(
                         choices=_names(stats.get("sources")),
                         value=[],
