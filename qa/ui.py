@@ -571,6 +571,7 @@ def build_demo(assistant: Assistant, index: Index, *, examples: list[str]) -> gr
                         x_title="month",
                         y_title="articles",
                         x_label_angle=-45,
+                        y_lim=[0, None],  # bars start at zero, or a month with the fewest articles shows none
                         height=260,
                         elem_id="qa-per-month",
                     )
