@@ -47,24 +47,37 @@ RELABELLED = {
     "JA-localNews-2470-20170310",
     *(doc_id for doc_id in OTHERS if doc_id.startswith(("JA-culture", "JA-economy"))),
 }
+UPLOADED = "JA-culture-12-20161205"
+"""A December 2016 article, uploaded in the browser test (a month and, relabelled, an outlet the
+collection does not have yet)."""
+UPLOADED_OUTLET = "Upload Wire"
+"""Made up as well: the uploaded real article's `source` is changed to it."""
+UPLOADED_QUESTION = "من هي مديرة مهرجان قرطاج الدولي؟"
 WEATHER_QUESTION = "كيف ستكون حالة الطقس ودرجات الحرارة؟"
 """Answered by a weather bulletin in every month of the collection."""
 MONTHS = ["2017-01", "2017-02", "2017-03", "2017-04", "2017-05", "2017-06"]
 
 
-def news_records() -> list[dict]:
-    """The 31 Jawhara FM records, in the data set's order, with `RELABELLED` ones given `OTHER_OUTLET`."""
-    wanted = set(WEATHER) | set(OTHERS)
-    records = []
+def _read(wanted: set[str]) -> list[dict]:
     with gzip.open(NEWS, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            if record["id"] in wanted:
-                if record["id"] in RELABELLED:
-                    record["source"] = OTHER_OUTLET
-                records.append(record)
+        records = [record for record in map(json.loads, lines) if record["id"] in wanted]
     assert {r["id"] for r in records} == wanted, "the news data set changed"
     return records
+
+
+def news_records() -> list[dict]:
+    """The 31 Jawhara FM records, in the data set's order, with `RELABELLED` ones given `OTHER_OUTLET`."""
+    records = _read(set(WEATHER) | set(OTHERS))
+    for record in records:
+        if record["id"] in RELABELLED:
+            record["source"] = OTHER_OUTLET
+    return records
+
+
+def uploaded_record() -> dict:
+    """The real article `UPLOADED`, its outlet changed to `UPLOADED_OUTLET`."""
+    (record,) = _read({UPLOADED})
+    return {**record, "source": UPLOADED_OUTLET}
 
 
 def write_collection(folder: Path) -> Path:
