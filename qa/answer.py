@@ -7,14 +7,16 @@ language and offers the closest passages as related reading, not as an answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.errors import InputError
+from qa.filters import Filters
 from qa.normalize import detect_language
 from qa.quote import MAX_QUOTE_WORDS, Candidate, candidate_sentences, content_terms, coverage, trim_to_clause
 from qa.records import Answer, Citation, Quote
 from qa.render import answer_text
 from qa.retrieve import Retriever, hit_for
+from qa.syndication import with_copies
 
 PASSAGES = 5
 """Chunks read per question: hybrid hit@5 is near its ceiling there, and more only adds noise."""
@@ -65,8 +67,9 @@ class Assistant:
         self.min_evidence = min_evidence
         self.min_cross_lingual_evidence = min_cross_lingual_evidence
 
-    def ask(self, question: str, k: int | None = None, *, context: str = "") -> Answer:
-        """Answer `question` from the `k` best passages (default `passages`).
+    def ask(self, question: str, k: int | None = None, *, context: str = "", filters: Filters | None = None) -> Answer:
+        """Answer `question` from the `k` best passages (default `passages`) of the articles that
+        `filters` allows (all when None).
 
         `context` (for follow-ups: the previous question and its quoted names) is added to the
         retrieval query only; quotes are still scored against the question itself plus context.
@@ -79,7 +82,7 @@ class Assistant:
         question = question.strip()
         language = detect_language(question)
         query = f"{context.strip()} {question}".strip()
-        snapshot, ranked = self.retriever.rank(query, k or self.passages)
+        snapshot, ranked = self.retriever.rank(query, k or self.passages, filters=filters)
         query_vector = self.retriever.index.embed_query(query)
         candidates = candidate_sentences(snapshot, ranked, query, query_vector)
         related = tuple(hit_for(snapshot, r) for r in ranked[:3])
@@ -91,7 +94,7 @@ class Assistant:
         if strength < (self.min_cross_lingual_evidence if cross_lingual else self.min_evidence):
             return self._answer(question, language, query, (), (), True, related, strength)
         picks = self._pick(snapshot, candidates, set(content_terms(query)))
-        quotes, citations = _cite(snapshot, picks)
+        quotes, citations = _cite(snapshot, picks, filters)
         return self._answer(question, language, query, quotes, citations, False, (), strength)
 
     def _answer(self, question, language, query, quotes, citations, abstained, related, strength: float) -> Answer:
@@ -180,8 +183,10 @@ def _merge_neighbours(snapshot, picks: list[_Pick]) -> list[_Pick]:
     return merged
 
 
-def _cite(snapshot, picks: list[_Pick]) -> tuple[tuple[Quote, ...], tuple[Citation, ...]]:
-    """Number sources in order of first appearance and attach the numbers to the quotes."""
+def _cite(snapshot, picks: list[_Pick], filters: Filters | None = None) -> tuple[tuple[Quote, ...], tuple[Citation, ...]]:
+    """Number sources in order of first appearance and attach the numbers to the quotes; a quote
+    from a syndicated story also cites the other outlets that carried it (within `filters`)."""
+    picks = [replace(p, doc_ids=with_copies(snapshot, p.doc_ids, filters)) for p in picks]
     numbers: dict[str, int] = {}
     for pick in picks:
         for doc_id in pick.doc_ids:

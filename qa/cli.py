@@ -35,6 +35,28 @@ model_option = click.option(
 )
 
 
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--since, --until, --source, --category: what `qa.Filters` restricts, for search and ask."""
+    for option in reversed(
+        [
+            click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only articles published on or after this day."),
+            click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only articles published on or before this day."),
+            click.option("--source", "sources", multiple=True, metavar="OUTLET", help="Only this outlet (repeatable)."),
+            click.option("--category", "categories", multiple=True, metavar="NAME", help="Only this category (repeatable)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _filters(since: str | None, until: str | None, sources: tuple[str, ...], categories: tuple[str, ...]):
+    """The `Filters` record of the options (None when none is given); a bad date raises InputError."""
+    from qa.filters import Filters
+
+    filters = Filters(since=since, until=until, sources=sources, categories=categories)
+    return None if filters.empty else filters
+
+
 def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn library errors into one line on stderr and exit code 1."""
 
@@ -128,21 +150,27 @@ def index_command(
 @index_dir_option
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True, help="How many passages.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
+@filter_options
 @json_option
 @_friendly
-def search_command(query: str, index_dir: Path, k: int, mode: str, as_json: bool) -> None:
+def search_command(
+    query: str, index_dir: Path, k: int, mode: str, since, until, sources, categories, as_json: bool
+) -> None:
     """Show the passages that best match QUERY, best first."""
     from qa.retrieve import Retriever
 
-    hits = Retriever(_load(index_dir), mode=mode).search(query, k=k)
+    filters = _filters(since, until, sources, categories)
+    index = _load(index_dir)
+    hits = Retriever(index, mode=mode).search(query, k=k, filters=filters)
     if as_json:
         for hit in hits:
-            _print_json(hit.to_dict())
+            article = index.article(hit.doc_id)
+            _print_json({**hit.to_dict(), "source": article.source, "date": article.date})
         return
     from qa.render import hit_to_text
 
     for rank, hit in enumerate(hits, start=1):
-        click.echo(hit_to_text(rank, hit))
+        click.echo(hit_to_text(rank, hit, index.article(hit.doc_id)))
 
 
 @main.command("ask")
@@ -150,22 +178,26 @@ def search_command(query: str, index_dir: Path, k: int, mode: str, as_json: bool
 @index_dir_option
 @click.option("--questions", type=click.File("r", encoding="utf-8"), help="A file of questions, one per line (- for stdin); prints JSON lines.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="How many passages to read.")
+@filter_options
 @json_option
 @_friendly
-def ask_command(question: str | None, index_dir: Path, questions, k: int | None, as_json: bool) -> None:
-    """Answer QUESTION with verbatim quotes and numbered sources."""
+def ask_command(
+    question: str | None, index_dir: Path, questions, k: int | None, since, until, sources, categories, as_json: bool
+) -> None:
+    """Answer QUESTION with verbatim quotes and numbered sources (outlet and date on each)."""
     from qa.answer import Assistant
     from qa.retrieve import Retriever
 
     if bool(question) == bool(questions):
         raise click.UsageError("give either a QUESTION or --questions FILE")
+    filters = _filters(since, until, sources, categories)
     assistant = Assistant(Retriever(_load(index_dir)))
     if questions is not None:
         for line in questions:
             if line.strip():
-                _print_json(assistant.ask(line.strip(), k=k).to_dict())
+                _print_json(assistant.ask(line.strip(), k=k, filters=filters).to_dict())
         return
-    answer = assistant.ask(question, k=k)
+    answer = assistant.ask(question, k=k, filters=filters)
     if as_json:
         _print_json(answer.to_dict())
     else:
@@ -196,13 +228,15 @@ def delete_command(doc_ids: tuple[str, ...], index_dir: Path, as_json: bool) -> 
 @json_option
 @_friendly
 def stats_command(index_dir: Path, as_json: bool) -> None:
-    """Documents, chunks, model, size on disk and last update of an index."""
+    """Documents, chunks, model, size on disk, last update, and the collection at a glance: articles
+    per outlet and category, the date range, articles per month."""
     stats = _load(index_dir).stats()
     if as_json:
         _print_json(stats)
         return
-    for key, value in stats.items():
-        click.echo(f"{key}: {value}")
+    from qa.render import stats_text
+
+    click.echo(stats_text(stats))
 
 
 @main.command("serve")

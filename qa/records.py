@@ -21,11 +21,17 @@ class Article:
     url: str | None = None
     date: str | None = None
     source: str | None = None
+    category: str | None = None
+    author: str | None = None
 
     @property
     def content_hash(self) -> str:
-        """Hash of everything that changes what is indexed or shown; upserts skip unchanged articles."""
-        payload = "\x1f".join([self.text, self.title, self.url or "", self.date or "", self.source or ""])
+        """Hash of everything that changes what is indexed or shown; upserts skip unchanged articles.
+        Articles without category and author hash as they did before those fields existed."""
+        fields = [self.text, self.title, self.url or "", self.date or "", self.source or ""]
+        if self.category or self.author:
+            fields += [self.category or "", self.author or ""]
+        payload = "\x1f".join(fields)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:

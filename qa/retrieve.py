@@ -20,9 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from qa.errors import InputError
+from qa.filters import Filters
 from qa.index import Index, Snapshot
+from qa.index.selection import allowed_chunks
+from qa.recency import asks_for_recent, newest_first, topic_of
 from qa.records import Hit
+from qa.syndication import one_per_story
 
 Mode = Literal["dense", "lexical", "hybrid"]
 MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
@@ -86,16 +92,23 @@ class Retriever:
         self.mode = mode
         self.candidates = candidates
 
-    def search(self, query: str, k: int = 10, *, mode: Mode | None = None) -> list[Hit]:
-        """The `k` best chunks, best first.
+    def search(self, query: str, k: int = 10, *, mode: Mode | None = None, filters: Filters | None = None) -> list[Hit]:
+        """The `k` best chunks, best first, among the articles `filters` allows (all when None).
+
+        Filtering happens inside both searches, so k hits come back whenever k chunks pass. A story
+        carried by several outlets yields passages of its best-ranked copy only (`qa.syndication`);
+        a question about the latest news orders its most relevant stories newest first
+        (`qa.recency`).
 
         Raises:
             InputError: the question is empty, `k` is not positive, or `mode` is unknown.
         """
-        snapshot, ranked = self.rank(query, k, mode=mode)
+        snapshot, ranked = self.rank(query, k, mode=mode, filters=filters)
         return [hit_for(snapshot, r) for r in ranked]
 
-    def rank(self, query: str, k: int = 10, *, mode: Mode | None = None) -> tuple[Snapshot, list[Ranked]]:
+    def rank(
+        self, query: str, k: int = 10, *, mode: Mode | None = None, filters: Filters | None = None
+    ) -> tuple[Snapshot, list[Ranked]]:
         """Like `search`, but returns chunk ids with per-side scores, and the snapshot they belong to
         (what quoting and evaluation use)."""
         mode = mode or self.mode
@@ -105,17 +118,40 @@ class Retriever:
             raise InputError("the question is empty; type a question")
         if not isinstance(k, int) or k < 1:
             raise InputError(f"k must be a positive integer, got {k!r}")
+        if filters is not None and not isinstance(filters, Filters):
+            raise InputError(f"filters must be a qa.Filters record, got {type(filters).__name__}")
         self.index.refresh()
         snapshot = self.index.snapshot()
+        allowed = allowed_chunks(snapshot, filters)
+        if allowed is not None and not len(allowed):
+            return snapshot, []
+        recent = asks_for_recent(query)
+        if recent:
+            query = topic_of(query)
         depth = max(k, self.candidates)
-        dense = _pairs(*snapshot.vectors.search(self.index.embed_query(query), depth)) if mode != "lexical" else []
-        lexical = _pairs(*snapshot.lexical.search(query, depth)) if mode != "dense" else []
+        while True:
+            ranked, exhausted = self._fused(snapshot, query, depth, mode, allowed)
+            ranked = one_per_story(snapshot, ranked)
+            if len(ranked) >= k or exhausted:
+                break
+            depth *= 4  # copies folded away more than the margin: read deeper
+        if recent:
+            ranked = newest_first(snapshot, ranked, k)
+        return snapshot, ranked[:k]
+
+    def _fused(
+        self, snapshot: Snapshot, query: str, depth: int, mode: str, allowed: np.ndarray | None
+    ) -> tuple[list[Ranked], bool]:
+        """The ranking of the `depth` best candidates of each side, and whether the sides ran out."""
+        dense = _pairs(*snapshot.vectors.search(self.index.embed_query(query), depth, allowed)) if mode != "lexical" else []
+        lexical = _pairs(*snapshot.lexical.search(query, depth, allowed)) if mode != "dense" else []
+        exhausted = len(dense) < depth and len(lexical) < depth
         if mode == "dense":
-            return snapshot, [Ranked(cid, s, dense=s) for cid, s in dense[:k]]
+            return [Ranked(cid, s, dense=s) for cid, s in dense], exhausted
         if mode == "lexical":
-            return snapshot, [Ranked(cid, s, lexical=s) for cid, s in lexical[:k]]
+            return [Ranked(cid, s, lexical=s) for cid, s in lexical], exhausted
         trust = snapshot.lexical.known_share(query) if lexical else 0.0
-        return snapshot, convex_fusion(dense, lexical, lexical_trust=trust)[:k]
+        return convex_fusion(dense, lexical, lexical_trust=trust), exhausted
 
 
 def _pairs(scores, ids) -> list[tuple[int, float]]:

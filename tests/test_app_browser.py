@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.news_corpus import (
+from tests.chat_corpus import (
     MONTHS,
     OTHER_OUTLET,
     OUTLET,
@@ -115,7 +115,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, seeds_index) -> Iterator[s
 
 @pytest.fixture(scope="module")
 def news_app_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:
-    """`python app.py` on the small real news collection of tests/news_corpus.py (two outlets, six months)."""
+    """`python app.py` on the small real news collection of tests.chat_corpus.py (two outlets, six months)."""
     from qa.index import Index
 
     root = tmp_path_factory.mktemp("news-app")

@@ -396,12 +396,12 @@ from qa.errors import InputError  # noqa: E402
 from qa.filters import Filters  # noqa: E402
 from qa.render_html import citation_meta, collection_html, filters_html  # noqa: E402
 from qa.ui import filters_from, per_month_frame  # noqa: E402
-from tests.news_corpus import MONTHS, OTHER_OUTLET, OUTLET, WEATHER_QUESTION, news_records, write_collection  # noqa: E402
+from tests.chat_corpus import MONTHS, OTHER_OUTLET, OUTLET, WEATHER_QUESTION, news_records, write_collection  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def news_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Index:
-    """The seeds plus 31 real Jawhara FM articles over six months and two outlets (tests/news_corpus.py),
+    """The seeds plus 31 real Jawhara FM articles over six months and two outlets (tests.chat_corpus.py),
     with the real model; read-only."""
     root = tmp_path_factory.mktemp("news")
     return Index.build(write_collection(root / "collection"), root / "index", embedder=real_embedder, progress=False)

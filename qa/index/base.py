@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from qa import syndication
 from qa.chunking import Chunker
 from qa.config import Settings, default_model
 from qa.embedding import Embedder, SentenceTransformerEmbedder, fingerprint
@@ -26,6 +27,7 @@ from qa.errors import IndexCorruptError, IndexMismatchError, InputError, QAError
 from qa.index import storage
 from qa.index.faiss_backend import FaissStore
 from qa.index.lexical import LexicalIndex
+from qa.index.overview import overview
 from qa.ingest import read_path
 from qa.records import Article, Chunk
 from qa.sentences import split_sentences
@@ -52,6 +54,10 @@ class Snapshot:
     lexical: LexicalIndex
     next_chunk_id: int
     updated_at: float
+    signatures: dict[str, np.ndarray]
+    """Each article's MinHash signature, from which `qa.syndication` groups syndicated copies."""
+    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    """Data derived from this snapshot on first use (filter columns, syndication groups)."""
 
 
 @dataclass
@@ -276,10 +282,12 @@ class Index:
         all_chunks = dict(state.chunks)
         doc_chunks = dict(state.doc_chunks)
         sentences = dict(state.sentences)
+        signatures = dict(state.signatures)
         vectors = state.vectors.copy()
         gone_ids = []
         for doc_id in removed:
             articles.pop(doc_id, None)
+            signatures.pop(doc_id, None)
             for chunk_id in doc_chunks.pop(doc_id, ()):
                 all_chunks.pop(chunk_id, None)
                 sentences.pop(chunk_id, None)
@@ -290,6 +298,7 @@ class Index:
             new_chunks, new_vectors, new_sentences = chunks
             ids = np.arange(next_id, next_id + len(new_chunks), dtype=np.int64)
             next_id += len(new_chunks)
+            signatures.update(zip((a.id for a in new), syndication.signatures(new)))
             for article in new:
                 articles[article.id] = article
                 doc_chunks[article.id] = ()
@@ -312,6 +321,7 @@ class Index:
             lexical=lexical,
             next_chunk_id=next_id,
             updated_at=time.time(),
+            signatures=signatures,
         )
 
     def _commit(self, state: Snapshot) -> None:
@@ -483,7 +493,8 @@ class Index:
         return len(self._state.chunks)
 
     def stats(self) -> dict[str, Any]:
-        """Counts, model, size on disk and last update, for `qa stats` and the app's status line."""
+        """Counts, model, size on disk and last update, for `qa stats` and the app's status line,
+        plus the collection at a glance (`qa.index.overview`: outlets, categories, dates, months)."""
         state = self._state
         size = sum(p.stat().st_size for p in self.index_dir.rglob("*") if p.is_file()) if self.index_dir.exists() else 0
         return {
@@ -495,6 +506,7 @@ class Index:
             "generation": state.generation,
             "size_bytes": size,
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(state.updated_at)) if state.updated_at else None,
+            **overview(state.articles.values()),
         }
 
     def _empty_state(self, dim: int | None, generation: int = 0) -> Snapshot:
@@ -508,6 +520,7 @@ class Index:
             lexical=LexicalIndex.build([], []),
             next_chunk_id=0,
             updated_at=0.0,
+            signatures={},
         )
 
 
@@ -584,6 +597,7 @@ def _write_state(folder: Path, state: Snapshot) -> None:
     state.vectors.save(folder / VECTORS)
     _write_sentences(folder / SENTENCES, [state.sentences[i] for i in ordered], state.vectors.dim)
     state.lexical.save(folder / LEXICAL)
+    syndication.save(folder, state.articles, state.signatures)
 
 
 def _write_sentences(folder: Path, per_chunk: list[tuple[np.ndarray, np.ndarray]], dim: int) -> None:
@@ -644,6 +658,7 @@ def _read_state(index_dir: Path, manifest: dict[str, Any]) -> Snapshot:
         vectors = FaissStore.load(folder / VECTORS)
         lexical = LexicalIndex.load(folder / LEXICAL)
         counts, spans, sent_vectors = _read_sentences(folder)
+        signatures = syndication.load(folder, articles)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"{folder}: unreadable index data ({type(exc).__name__}); {hint}") from exc
     ordered = sorted(chunks)
@@ -664,6 +679,7 @@ def _read_state(index_dir: Path, manifest: dict[str, Any]) -> Snapshot:
         lexical=lexical,
         next_chunk_id=int(manifest["next_chunk_id"]),
         updated_at=float(manifest.get("updated_at", 0.0)),
+        signatures=signatures,
     )
     if _counts(state) != expected:
         raise IndexCorruptError(f"{folder}: counts differ from the manifest ({_counts(state)} vs {expected}); {hint}")

@@ -71,12 +71,17 @@ class LexicalIndex:
         total = sum(idf.values())
         return sum(v for t, v in idf.items() if self._df.get(t, 0)) / total if total else 0.0
 
-    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and chunk ids of the best `k` chunks with a positive score, best first."""
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and chunk ids of the best `k` chunks with a positive score, best first.
+
+        `allowed` (sorted chunk ids) restricts the ranking to those rows: bm25s multiplies every
+        other row's score by 0 (its `weight_mask`) before the top k are taken.
+        """
         tokens = lexical_tokens(query)
-        if not tokens or not self.count:
+        if not tokens or not self.count or (allowed is not None and not len(allowed)):
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores = self._bm25.get_scores(tokens)
+        mask = None if allowed is None else np.isin(self.ids, allowed, assume_unique=True).astype(np.float32)
+        scores = self._bm25.get_scores(tokens, weight_mask=mask)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
