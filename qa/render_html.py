@@ -357,7 +357,7 @@ def collection_html(stats: Mapping[str, Any]) -> str:
     dates = stats.get("dates") or {}
     first, last, undated = dates.get("first"), dates.get("last"), int(dates.get("undated") or 0)
     outlets = " · ".join(
-        f'<span class="qa-outlet" dir="auto" data-count="{int(n)}">{safe_text(str(name) or "—")}: {int(n)}</span>'
+        f'<span class="qa-outlet" dir="auto" data-count="{int(n)}">{safe_text(str(name)) or "بلا مصدر · no outlet"}: {int(n)}</span>'
         for name, n in sources
     )
     if first and last:

@@ -462,8 +462,8 @@ class _Handlers:
             status_markdown(stats),
             collection_html(stats),
             per_month_frame(stats),
-            gr.Dropdown(choices=outlets, value=[s for s in (sources or []) if s in outlets]),
-            gr.Dropdown(choices=kinds, value=[c for c in (categories or []) if c in kinds]),
+            gr.Dropdown(choices=outlets, value=[s for s in (sources or []) if s in outlets], multiselect=True),
+            gr.Dropdown(choices=kinds, value=[c for c in (categories or []) if c in kinds], multiselect=True),
         )
 
     def stats(self) -> dict:

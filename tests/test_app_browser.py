@@ -29,7 +29,7 @@ from tests.chat_corpus import (
     WEATHER_QUESTION,
     news_records,
     uploaded_record,
-    write_collection,
+    collection_articles,
 )
 
 pytestmark = pytest.mark.slow
@@ -115,11 +115,11 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, seeds_index) -> Iterator[s
 
 @pytest.fixture(scope="module")
 def news_app_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:
-    """`python app.py` on the small real news collection of tests.chat_corpus.py (two outlets, six months)."""
+    """`python app.py` on the small real news collection of tests/chat_corpus.py (two outlets, six months)."""
     from qa.index import Index
 
     root = tmp_path_factory.mktemp("news-app")
-    Index.build(write_collection(root / "collection"), root / "index", embedder=real_embedder, progress=False)
+    Index.build(collection_articles(), root / "index", embedder=real_embedder, progress=False)
     yield from _serve(root, root / "index")
 
 

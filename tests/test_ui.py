@@ -396,15 +396,15 @@ from qa.errors import InputError  # noqa: E402
 from qa.filters import Filters  # noqa: E402
 from qa.render_html import citation_meta, collection_html, filters_html  # noqa: E402
 from qa.ui import filters_from, per_month_frame  # noqa: E402
-from tests.chat_corpus import MONTHS, OTHER_OUTLET, OUTLET, WEATHER_QUESTION, news_records, write_collection  # noqa: E402
+from tests.chat_corpus import MONTHS, OTHER_OUTLET, OUTLET, WEATHER_QUESTION, news_records, collection_articles  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def news_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Index:
-    """The seeds plus 31 real Jawhara FM articles over six months and two outlets (tests.chat_corpus.py),
+    """The seeds plus 31 real Jawhara FM articles over six months and two outlets (tests/chat_corpus.py),
     with the real model; read-only."""
     root = tmp_path_factory.mktemp("news")
-    return Index.build(write_collection(root / "collection"), root / "index", embedder=real_embedder, progress=False)
+    return Index.build(collection_articles(), root / "index", embedder=real_embedder, progress=False)
 
 
 def test_filters_from_controls() -> None:
@@ -549,4 +549,4 @@ def test_chat_endpoint_shows_outlet_and_date_within_the_filters(news_client, new
     assert summaries
     for summary in summaries:
         assert f"{OUTLET} · 2017-05-" in summary
-    assert 'class="qa-filters"' in reply and "2017-05-01" in reply
+    assert 'class="qa-filters"' in reply and "2017-05-01" in html.unescape(reply)
