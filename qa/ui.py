@@ -45,7 +45,7 @@ from qa.followup import ask_in_context  # noqa: E402
 from qa.index import Index, UpdateReport  # noqa: E402
 from qa.ingest import SUPPORTED_SUFFIXES, read_path  # noqa: E402
 from qa.normalize import is_arabic  # noqa: E402
-from qa.records import Article  # noqa: E402
+from qa.records import Answer, Article  # noqa: E402
 from qa.render_html import (  # noqa: E402
     answer_html,
     collection_html,
@@ -330,9 +330,7 @@ class _FilteredAssistant:
         self.assistant = assistant
         self.filters = filters
 
-    def ask(self, question: str, k: int | None = None, *, context: str = "") -> Any:
-        if self.filters is None:
-            return self.assistant.ask(question, k, context=context)
+    def ask(self, question: str, k: int | None = None, *, context: str = "") -> Answer:
         return self.assistant.ask(question, k, context=context, filters=self.filters)
 
 
