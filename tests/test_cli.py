@@ -76,6 +76,9 @@ def test_index_is_incremental_then_delete_and_stats(index_dir: Path, tmp_path: P
         (["index", "{empty}", "--index-dir", "{index}"], "no .txt"),
         (["delete", "nope.txt", "--index-dir", "{index}"], "no such document"),
         (["ask", "--index-dir", "{index}"], "give either a QUESTION or --questions FILE"),
+        (["search", "سؤال", "--index-dir", "{index}", "--since", "2017-02-30"], "since must be a date as YYYY-MM-DD"),
+        (["ask", "سؤال", "--index-dir", "{index}", "--until", "yesterday"], "until must be a date as YYYY-MM-DD"),
+        (["ask", "سؤال", "--index-dir", "{index}", "--since", "2018-01-02", "--until", "2018-01-01"], "is after until"),
     ],
 )
 def test_user_errors_get_one_line_and_a_nonzero_exit(index_dir: Path, tmp_path: Path, args, message) -> None:
