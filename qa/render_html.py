@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from qa.normalize import is_arabic
+from qa.filters import Filters
 from qa.records import Answer, Article, Citation, Hit, Quote
 from qa.render import ELLIPSIS, LRI, PDI, labels, quote_text, snippet
 
@@ -27,7 +28,10 @@ __all__ = [
     "CONTEXT_CHARS",
     "UI_LABELS",
     "answer_html",
+    "citation_meta",
+    "collection_html",
     "error_html",
+    "filters_html",
     "escape",
     "passage_html",
     "question_html",
@@ -49,6 +53,15 @@ UI_LABELS = {
         "source": "المصدر",
         "passage": "المقطع في المقال (الاقتباس مظلّل):",
         "error": "تعذّرت الإجابة:",
+        "filtered": "التصفية:",
+        "since": "من",
+        "until": "إلى",
+        "outlets": "المصادر",
+        "categories": "الأقسام",
+        "collection": "المجموعة:",
+        "articles": "مقالة",
+        "dates": "التواريخ:",
+        "undated": "دون تاريخ",
     },
     "en": {
         "context": "Context used (follow-up):",
@@ -57,6 +70,15 @@ UI_LABELS = {
         "source": "Source",
         "passage": "Passage in the article (quote highlighted):",
         "error": "Could not answer:",
+        "filtered": "Filtered:",
+        "since": "since",
+        "until": "until",
+        "outlets": "outlets",
+        "categories": "categories",
+        "collection": "Collection:",
+        "articles": "articles",
+        "dates": "Dates:",
+        "undated": "undated",
     },
 }
 
@@ -67,6 +89,7 @@ _ESCAPES = str.maketrans(
 )
 _SAFE_URL = re.compile(r"^https?://[^\s\"'<>\\`\x00-\x1f\x7f]+$", re.IGNORECASE)
 _NEWLINES = re.compile(r"\r\n|\r|\n")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|[T ])")
 
 
 def ui_labels(language: str) -> dict[str, str]:
@@ -111,11 +134,35 @@ def _markers(quote: Quote) -> str:
     return f'<sup class="qa-cite" dir="ltr">{LRI}{escape(quote.markers)}{PDI}</sup>'
 
 
-def _quote_html(quote: Quote) -> str:
+def _day(date: str | None) -> str:
+    """The day of an ISO date ("2018-06-30T10:00:00+02:00" -> "2018-06-30"); any other date as given
+    (ingest keeps an unparseable date verbatim rather than invent one)."""
+    if not date:
+        return ""
+    date = date.strip()
+    return date[:10] if _ISO_DAY.match(date) else date
+
+
+def citation_meta(citation: Citation) -> str:
+    """Outlet and day of a citation as plain text, "France 24 · 2018-06-30"; either may be missing
+    ("" when both are). Escape it before it reaches HTML."""
+    return " · ".join(x for x in ((citation.source or "").strip(), _day(citation.date)) if x)
+
+
+def _meta_span(citation: Citation | None) -> str:
+    meta = citation_meta(citation) if citation is not None else ""
+    # dir="auto" isolates the outlet and date, so "France 24 · 2018-06-30" keeps its order in RTL text.
+    return f'<span class="qa-cite-meta" dir="auto">{safe_text(meta)}</span>' if meta else ""
+
+
+def _quote_html(quote: Quote, citation: Citation | None = None) -> str:
     text = quote_text(quote)
+    meta = _meta_span(citation)
     return (
         f'<blockquote class="qa-quote" dir="{_dir(text)}" data-doc="{escape(quote.doc_id)}">'
-        f'<span class="qa-quote-text">«{safe_text(text)}»</span> {_markers(quote)}</blockquote>'
+        f'<span class="qa-quote-text">«{safe_text(text)}»</span> {_markers(quote)}'
+        + (f" {meta}" if meta else "")
+        + "</blockquote>"
     )
 
 
@@ -163,7 +210,7 @@ def passage_html(article: Article, spans: Iterable[tuple[int, int]], *, context:
 
 
 def _meta_html(citation: Citation, language: str) -> str:
-    bits = [safe_text(x) for x in (citation.source, citation.date) if x]
+    bits = [safe_text(x) for x in (citation.date, citation.source) if x]
     href = safe_url(citation.url)
     if href:
         bits.append(f'<a href="{href}" target="_blank" rel="noopener noreferrer nofollow">{safe_text(citation.url)}</a>')
@@ -178,9 +225,11 @@ def _source_html(
     citation: Citation, quotes: list[Quote], article: Article | None, language: str
 ) -> str:
     title = citation.title or citation.doc_id
+    meta = _meta_span(citation)
     summary = (
         f'<summary dir="auto"><span class="qa-cite" dir="ltr">{LRI}[{citation.number}]{PDI}</span> '
-        f'<span class="qa-source-title">{safe_text(title)}</span></summary>'
+        + (f"{meta} " if meta else "")
+        + f'<span class="qa-source-title">{safe_text(title)}</span></summary>'
     )
     words = ui_labels(language)
     spans = [(q.start, q.end) for q in quotes]
@@ -211,6 +260,7 @@ def answer_html(
     *,
     context: str = "",
     follow_up_of: str | None = None,
+    filters: Filters | None = None,
 ) -> str:
     """The chat message for `answer`.
 
@@ -221,16 +271,20 @@ def answer_html(
         context: The follow-up context the answer was retrieved with ("" for none); shown first.
         follow_up_of: The previous question, when the question was read as a follow-up but
             answered without added context.
+        filters: The filters the answer was searched with; stated first when they restrict anything.
 
     Returns:
-        One line of HTML: quotes with their citation markers and a collapsible source per
-        citation (title, source/date/url, and the passage with the quote marked); for an
+        One line of HTML: quotes with their citation markers, outlet and date, and a collapsible
+        source per citation ("[1] outlet · date" and the title; then date/outlet/url and the
+        passage with the quote marked); for an
         abstention, the message and the related passages, marked "related".
     """
     language = answer.language
     words, extra = labels(language), ui_labels(language)
     lang = "ar" if language == "ar" else "en"
     parts = [f'<div class="qa-answer{" qa-abstained" if answer.abstained else ""}" dir="auto" lang="{lang}">']
+    if filters is not None and not filters.empty:
+        parts.append(filters_html(filters, language))
     if context:
         parts.append(f'<div class="qa-context" dir="auto">{extra["context"]} «{safe_text(context)}»</div>')
     elif follow_up_of:
@@ -243,7 +297,8 @@ def answer_html(
             parts.extend(_related_html(hit, language) for hit in answer.related)
             parts.append("</div>")
     else:
-        parts.extend(_quote_html(q) for q in answer.quotes)
+        by_number = {c.number: c for c in answer.citations}
+        parts.extend(_quote_html(q, by_number.get(q.citation)) for q in answer.quotes)
         parts.append(f'<div class="qa-sources"><div class="qa-label" dir="auto">{words["sources"]}</div>')
         for citation in answer.citations:
             quotes = [q for q in answer.quotes if q.doc_id == citation.doc_id]
@@ -277,3 +332,44 @@ def status_markdown(stats: Mapping[str, Any]) -> str:
         f'<div class="qa-status" dir="rtl"><span dir="rtl">المقالات: {documents} · المقاطع: {chunks}</span> · '
         f'<span dir="ltr">{documents} articles · {chunks} chunks · model <code>{model}</code></span></div>'
     )
+
+
+def filters_html(filters: Filters, language: str = "ar") -> str:
+    """One line saying which filters an answer was searched with (every value escaped)."""
+    words = ui_labels(language)
+    bits = []
+    if filters.since:
+        bits.append(f'{words["since"]} <span dir="ltr">{safe_text(filters.since)}</span>')
+    if filters.until:
+        bits.append(f'{words["until"]} <span dir="ltr">{safe_text(filters.until)}</span>')
+    if filters.sources:
+        bits.append(f'{words["outlets"]}: ' + ", ".join(f'<span dir="auto">{safe_text(s)}</span>' for s in filters.sources))
+    if filters.categories:
+        bits.append(f'{words["categories"]}: ' + ", ".join(f'<span dir="auto">{safe_text(c)}</span>' for c in filters.categories))
+    return f'<div class="qa-filters" dir="auto">{words["filtered"]} {" · ".join(bits)}</div>'
+
+
+def collection_html(stats: Mapping[str, Any]) -> str:
+    """The collection at a glance, from `Index.stats()`: articles per outlet (most first) and the
+    date range, in Arabic and English. Outlet names come from the articles and are escaped."""
+    documents = int(stats.get("documents", 0))
+    sources = sorted((stats.get("sources") or {}).items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
+    dates = stats.get("dates") or {}
+    first, last, undated = dates.get("first"), dates.get("last"), int(dates.get("undated") or 0)
+    outlets = " · ".join(
+        f'<span class="qa-outlet" dir="auto" data-count="{int(n)}">{safe_text(str(name)) or "بلا مصدر · no outlet"}: {int(n)}</span>'
+        for name, n in sources
+    )
+    if first and last:
+        span = f'<span dir="ltr" class="qa-date-range">{safe_text(str(first))} → {safe_text(str(last))}</span>'
+    else:
+        span = '<span dir="ltr" class="qa-date-range">—</span>'
+    rows = [
+        f'<div dir="rtl">{UI_LABELS["ar"]["collection"]} {documents} {UI_LABELS["ar"]["articles"]} · '
+        f'<span dir="ltr">{documents} {UI_LABELS["en"]["articles"]}</span></div>',
+        f'<div class="qa-outlets" dir="auto">{outlets}</div>' if outlets else "",
+        f'<div dir="rtl">{UI_LABELS["ar"]["dates"]} {span}'
+        + (f' · {UI_LABELS["ar"]["undated"]}: {undated}' if undated else "")
+        + "</div>",
+    ]
+    return '<div class="qa-collection">' + "".join(rows) + "</div>"

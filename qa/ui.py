@@ -5,10 +5,17 @@ the previous turn, `qa.render_html` turns answers into escaped HTML, `Index.add`
 The engine (index and model) is opened once, in `serve`, and shared by every session.
 
 Endpoints (for `gradio_client`, see docs/app-api.md):
-    /ask        question, previous_question, previous_answer -> the answer as JSON (`Answer.to_dict()`)
-    /chat       message, history -> the chat history with the rendered answer appended
+    /ask        question, previous_question, previous_answer, since, until, sources, categories
+                -> the answer as JSON (`Answer.to_dict()`)
+    /chat       message, history, since, until, sources, categories
+                -> the chat history with the rendered answer appended
     /add_files  files -> a message about what was indexed, and the new status line
     /stats      -> `Index.stats()`
+
+The filters (`since`/`until` as YYYY-MM-DD, outlets, categories) are optional everywhere; in the
+chat they stay set for every question, follow-ups included, until cleared. The sidebar shows the
+collection at a glance (articles per outlet, date range, a bar plot of articles per month),
+refreshed after each upload.
 
     from qa.ui import serve
     serve("index")                     # builds the seeds' index first if the folder holds none
@@ -33,12 +40,20 @@ import gradio as gr  # noqa: E402
 
 from qa.answer import Assistant  # noqa: E402
 from qa.errors import IndexNotFoundError, InputError, QAError  # noqa: E402
+from qa.filters import Filters  # noqa: E402
 from qa.followup import ask_in_context  # noqa: E402
 from qa.index import Index, UpdateReport  # noqa: E402
 from qa.ingest import SUPPORTED_SUFFIXES, read_path  # noqa: E402
 from qa.normalize import is_arabic  # noqa: E402
-from qa.records import Article  # noqa: E402
-from qa.render_html import answer_html, error_html, question_html, safe_text, status_markdown  # noqa: E402
+from qa.records import Answer, Article  # noqa: E402
+from qa.render_html import (  # noqa: E402
+    answer_html,
+    collection_html,
+    error_html,
+    question_html,
+    safe_text,
+    status_markdown,
+)
 from qa.retrieve import Retriever  # noqa: E402
 
 __all__ = [
@@ -49,6 +64,8 @@ __all__ = [
     "add_uploads",
     "build_demo",
     "example_questions",
+    "filters_from",
+    "per_month_frame",
     "safe_filename",
     "serve",
 ]
@@ -95,6 +112,12 @@ CSS = """
 .qa-badge { display: inline-block; font-size: 0.75em; text-transform: uppercase; letter-spacing: 0.04em;
   border: 1px solid #9ca3af; border-radius: 999px; padding: 0 0.5em; margin-inline-end: 0.4em; }
 .qa-error { color: #b91c1c; }
+.qa-cite-meta { font-size: 0.85em; font-weight: 600; color: #1e40af; margin-inline-end: 0.3em; }
+.qa-quote .qa-cite-meta { font-weight: 400; opacity: 0.85; }
+.qa-filters { font-size: 0.85em; margin-bottom: 0.4em; padding: 0.1em 0.5em; border-radius: 4px;
+  background: rgba(16, 185, 129, 0.10); border-inline-start: 3px solid #10b981; }
+.qa-collection { font-size: 0.9em; line-height: 1.6; }
+.qa-outlet { display: inline-block; margin-inline-end: 0.6em; }
 """
 
 
@@ -275,6 +298,66 @@ def add_uploads(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+# ---------------------------------------------------------------------------- filters and the collection
+
+
+def filters_from(
+    since: str | None = None,
+    until: str | None = None,
+    sources: Sequence[str] | str | None = None,
+    categories: Sequence[str] | str | None = None,
+) -> Filters | None:
+    """The `Filters` for the chat's controls or the API's parameters; None when nothing is set.
+
+    Dates are days as YYYY-MM-DD (the date picker's "YYYY-MM-DD HH:MM:SS" is cut to its day).
+
+    Raises:
+        InputError: a date is not a day or the range is reversed (one line, for the user).
+    """
+    filters = Filters(since=_blank(since), until=_blank(until), sources=sources or (), categories=categories or ())
+    return None if filters.empty else filters
+
+
+def _blank(value: Any) -> Any:
+    return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+
+class _FilteredAssistant:
+    """The assistant with filters bound, for `ask_in_context`, which asks a follow-up more than once:
+    each of those asks is filtered, so a follow-up never escapes the filters set in the chat."""
+
+    def __init__(self, assistant: Assistant, filters: Filters | None) -> None:
+        self.assistant = assistant
+        self.filters = filters
+
+    def ask(self, question: str, k: int | None = None, *, context: str = "") -> Answer:
+        return self.assistant.ask(question, k, context=context, filters=self.filters)
+
+
+def per_month_frame(stats: dict[str, Any]) -> Any:
+    """Articles per month from `Index.stats()["per_month"]`, as the DataFrame the bar plot draws:
+    columns `month` ("YYYY-MM") and `articles`, one row per month from the first to the last,
+    months without articles included as 0 so that gaps in the collection show as gaps."""
+    import pandas as pd
+
+    counts = {str(m): int(n) for m, n in (stats.get("per_month") or {}).items() if re.fullmatch(r"\d{4}-\d{2}", str(m))}
+    if not counts:
+        return pd.DataFrame({"month": pd.Series([], dtype=str), "articles": pd.Series([], dtype=int)})
+    first, last = min(counts), max(counts)
+    year, month = int(first[:4]), int(first[5:])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return pd.DataFrame({"month": months, "articles": [counts.get(m, 0) for m in months]})
+
+
+def _names(counts: dict[str, Any] | None) -> list[str]:
+    """Dropdown choices: the names with most articles first (unnamed ones cannot be chosen)."""
+    items = [(str(k), int(v)) for k, v in (counts or {}).items() if str(k).strip()]
+    return [name for name, _ in sorted(items, key=lambda kv: (-kv[1], kv[0]))]
+
+
 # ---------------------------------------------------------------------------- the app
 
 
@@ -285,11 +368,22 @@ class _Handlers:
         self.assistant = assistant
         self.index = index
 
-    def ask(self, question: str, previous_question: str = "", previous_answer: dict | None = None) -> dict:
+    def ask(
+        self,
+        question: str,
+        previous_question: str = "",
+        previous_answer: dict | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        sources: list[str] | None = None,
+        categories: list[str] | None = None,
+    ) -> dict:
         """Answer `question` with verbatim quotes and numbered citations; the structured answer.
 
         Pass the previous turn's question and answer (this endpoint's own output) to ask a
         follow-up such as "ومتى سيتم إطلاقها؟"; the answer's `context` shows what was added.
+        `since`/`until` (YYYY-MM-DD, inclusive), `sources` (outlets) and `categories` restrict the
+        articles searched; leave them out for no filter.
         Returns `Answer.to_dict()`: question, text, abstained, language, context, quotes
         (text, doc_id, title, start, end, score, citation, url, also_cited, truncated),
         citations (number, doc_id, title, url, date, source), related, evidence.
@@ -297,23 +391,35 @@ class _Handlers:
         if not isinstance(previous_answer, dict):
             previous_answer = None
         try:
-            turn = ask_in_context(self.assistant, _checked(question), previous_question or None, previous_answer)
+            filtered = _FilteredAssistant(self.assistant, filters_from(since, until, sources, categories))
+            turn = ask_in_context(filtered, _checked(question), previous_question or None, previous_answer)
         except QAError as exc:
             raise gr.Error(str(exc)) from None
         return turn.answer.to_dict()
 
     def chat(
-        self, message: str, history: list[dict[str, Any]] | None, last: dict[str, Any] | None
+        self,
+        message: str,
+        history: list[dict[str, Any]] | None,
+        last: dict[str, Any] | None,
+        since: str | None = None,
+        until: str | None = None,
+        sources: list[str] | None = None,
+        categories: list[str] | None = None,
     ) -> tuple[list[dict[str, Any]], str, dict[str, Any] | None]:
-        """One chat turn: the question and its rendered answer appended to the history."""
+        """One chat turn: the question and its rendered answer appended to the history, searched
+        within the filters set (a bad date gets a one-line reply, not an answer)."""
         history = list(history or [])
         message = (message or "").strip()
         if not message:
             return history, "", last
         last = last or {}
         history.append({"role": "user", "content": question_html(message)})
+        filters = None
         try:
-            turn = ask_in_context(self.assistant, _checked(message), last.get("question"), last.get("answer"))
+            filters = filters_from(since, until, sources, categories)
+            filtered = _FilteredAssistant(self.assistant, filters)
+            turn = ask_in_context(filtered, _checked(message), last.get("question"), last.get("answer"))
         except QAError as exc:
             reply = error_html(str(exc), "ar" if is_arabic(message) else "en")
             history.append({"role": "assistant", "content": reply})
@@ -323,7 +429,7 @@ class _Handlers:
             history.append({"role": "assistant", "content": error_html("an internal error occurred; please try again", "en")})
             return history, "", last or None
         follow_up_of = last.get("question") if turn.follow_up and not turn.context else None
-        reply = answer_html(turn.answer, self.index.article, context=turn.context, follow_up_of=follow_up_of)
+        reply = answer_html(turn.answer, self.index.article, context=turn.context, follow_up_of=follow_up_of, filters=filters)
         history.append({"role": "assistant", "content": reply})
         return history, "", {"question": turn.thread, "answer": turn.answer.to_dict()}
 
@@ -344,8 +450,23 @@ class _Handlers:
         self.index.refresh()
         return status_markdown(self.index.stats())
 
+    def collection(self, sources: list[str] | None = None, categories: list[str] | None = None) -> tuple:
+        """The status line, the collection summary, the per-month plot's data and the outlet and
+        category choices (keeping what is still selectable), from one fresh `Index.stats()`."""
+        self.index.refresh()
+        stats = self.index.stats()
+        outlets, kinds = _names(stats.get("sources")), _names(stats.get("categories"))
+        return (
+            status_markdown(stats),
+            collection_html(stats),
+            per_month_frame(stats),
+            gr.Dropdown(choices=outlets, value=[s for s in (sources or []) if s in outlets], multiselect=True),
+            gr.Dropdown(choices=kinds, value=[c for c in (categories or []) if c in kinds], multiselect=True),
+        )
+
     def stats(self) -> dict:
-        """Documents, chunks, model, size and last update of the index (`Index.stats()`)."""
+        """`Index.stats()`: documents, chunks, model, size, last update, and the collection at a
+        glance (`sources`, `categories`, `dates`, `per_month`)."""
         self.index.refresh()
         return self.index.stats()
 
@@ -371,6 +492,7 @@ def build_demo(assistant: Assistant, index: Index, *, examples: list[str]) -> gr
     """
     h = _Handlers(assistant, index)
     limits = f"{', '.join(SUPPORTED_SUFFIXES)} · ≤ {MAX_UPLOAD_BYTES // (1024 * 1024)} MB per file · ≤ {MAX_UPLOAD_FILES} files"
+    stats = index.stats()
     with gr.Blocks(title="Ask the news · اسأل الأخبار") as demo:
         gr.Markdown(
             "## اسأل الأخبار · Ask the news\n"
@@ -379,48 +501,99 @@ def build_demo(assistant: Assistant, index: Index, *, examples: list[str]) -> gr
             '<div dir="ltr">Ask in Arabic or English: every answer is a verbatim quote with its numbered source; '
             "open a source to read the quote in place.</div>"
         )
-        status = gr.Markdown(status_markdown(index.stats()), elem_id="qa-status", label="status")
-        chatbot = gr.Chatbot(
-            elem_id="qa-chat",
-            rtl=True,
-            height="70vh",
-            latex_delimiters=[],
-            sanitize_html=True,
-            buttons=["copy"],
-            feedback_options=None,
-            show_label=False,
-            placeholder="اسأل عن المقالات المفهرسة · Ask about the indexed articles",
-        )
-        last = gr.State(None)
-        with gr.Row():
-            message = gr.Textbox(
-                elem_id="qa-input",
-                show_label=False,
-                placeholder="اكتب سؤالك هنا… · Type your question…",
-                max_length=MAX_QUESTION_CHARS,
-                scale=5,
-                autofocus=True,
-            )
-            send = gr.Button("اسأل · Ask", variant="primary", elem_id="qa-send", scale=1)
-            new_chat = gr.Button("محادثة جديدة · New chat", elem_id="qa-clear", scale=1)
-        if examples:
-            gr.Examples([[q] for q in examples], inputs=[message], label="أمثلة · Examples")
-        with gr.Accordion("إضافة مقالات · Add articles", open=True):
-            upload = gr.UploadButton(
-                "رفع ملفات · Upload files",
-                file_count="multiple",
-                file_types=list(SUPPORTED_SUFFIXES),
-                elem_id="qa-upload",
-            )
-            gr.Markdown(f"<small>{safe_text(limits)}</small>")
-            upload_result = gr.Markdown(elem_id="qa-upload-result", label="upload result")
+        status = gr.Markdown(status_markdown(stats), elem_id="qa-status", label="status")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=480):
+                chatbot = gr.Chatbot(
+                    elem_id="qa-chat",
+                    rtl=True,
+                    height="70vh",
+                    latex_delimiters=[],
+                    sanitize_html=True,
+                    buttons=["copy"],
+                    feedback_options=None,
+                    show_label=False,
+                    placeholder="اسأل عن المقالات المفهرسة · Ask about the indexed articles",
+                )
+                last = gr.State(None)
+                with gr.Row():
+                    message = gr.Textbox(
+                        elem_id="qa-input",
+                        show_label=False,
+                        placeholder="اكتب سؤالك هنا… · Type your question…",
+                        max_length=MAX_QUESTION_CHARS,
+                        scale=5,
+                        autofocus=True,
+                    )
+                    send = gr.Button("اسأل · Ask", variant="primary", elem_id="qa-send", scale=1)
+                    new_chat = gr.Button("محادثة جديدة · New chat", elem_id="qa-clear", scale=1)
+                if examples:
+                    gr.Examples([[q] for q in examples], inputs=[message], label="أمثلة · Examples")
+            with gr.Column(scale=2, min_width=320):
+                with gr.Accordion("تصفية · Filters", open=True, elem_id="qa-filters"):
+                    since = gr.DateTime(
+                        include_time=False,
+                        type="string",
+                        label="من تاريخ · Since (YYYY-MM-DD)",
+                        elem_id="qa-since",
+                    )
+                    until = gr.DateTime(
+                        include_time=False,
+                        type="string",
+                        label="إلى تاريخ · Until (YYYY-MM-DD)",
+                        elem_id="qa-until",
+                    )
+                    sources = gr.Dropdown(
+                        choices=_names(stats.get("sources")),
+                        value=[],
+                        multiselect=True,
+                        label="المصادر · Outlets",
+                        elem_id="qa-sources",
+                    )
+                    categories = gr.Dropdown(
+                        choices=_names(stats.get("categories")),
+                        value=[],
+                        multiselect=True,
+                        label="الأقسام · Categories",
+                        elem_id="qa-categories",
+                    )
+                    clear_filters = gr.Button("إلغاء التصفية · Clear filters", size="sm", elem_id="qa-clear-filters")
+                with gr.Accordion("المجموعة · The collection", open=True, elem_id="qa-collection"):
+                    collection = gr.HTML(collection_html(stats), elem_id="qa-collection-summary")
+                    per_month = gr.BarPlot(
+                        per_month_frame(stats),
+                        x="month",
+                        y="articles",
+                        sort="x",
+                        title="المقالات في كل شهر · Articles per month",
+                        x_title="month",
+                        y_title="articles",
+                        x_label_angle=-45,
+                        y_lim=[0, None],  # bars start at zero, or a month with the fewest articles shows none
+                        height=260,
+                        elem_id="qa-per-month",
+                    )
+                with gr.Accordion("إضافة مقالات · Add articles", open=True):
+                    upload = gr.UploadButton(
+                        "رفع ملفات · Upload files",
+                        file_count="multiple",
+                        file_types=list(SUPPORTED_SUFFIXES),
+                        elem_id="qa-upload",
+                    )
+                    gr.Markdown(f"<small>{safe_text(limits)}</small>")
+                    upload_result = gr.Markdown(elem_id="qa-upload-result", label="upload result")
 
-        chat_io = dict(inputs=[message, chatbot, last], outputs=[chatbot, message, last])
+        filter_inputs = [since, until, sources, categories]
+        chat_io = dict(inputs=[message, chatbot, last, *filter_inputs], outputs=[chatbot, message, last])
         send.click(h.chat, **chat_io, api_name="chat", concurrency_limit=CONCURRENCY, concurrency_id="qa")
         message.submit(h.chat, **chat_io, api_visibility="private", concurrency_limit=CONCURRENCY, concurrency_id="qa")
         new_chat.click(lambda: ([], "", None), None, [chatbot, message, last], api_visibility="private", queue=False)
-        upload.upload(h.add_files, upload, [upload_result, status], api_name="add_files", concurrency_limit=1)
-        demo.load(h.status, None, status, api_visibility="private", queue=False)
+        clear_filters.click(lambda: (None, None, [], []), None, filter_inputs, api_visibility="private", queue=False)
+        refreshed = [status, collection, per_month, sources, categories]
+        upload.upload(h.add_files, upload, [upload_result, status], api_name="add_files", concurrency_limit=1).then(
+            h.collection, [sources, categories], refreshed, api_visibility="private", queue=False
+        )
+        demo.load(h.collection, [sources, categories], refreshed, api_visibility="private", queue=False)
         gr.api(h.ask, api_name="ask", concurrency_limit=CONCURRENCY, concurrency_id="qa")
         gr.api(h.stats, api_name="stats", queue=False)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=256)

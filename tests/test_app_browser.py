@@ -2,7 +2,8 @@
 
 Needs Debian's `chromium` (and `fonts-noto-core` for Arabic shaping in the screenshot): `make
 browser-deps`. Playwright's own browser download cannot work here, so the system binary is used.
-The screenshot of an answered chat is saved to tests/artifacts/chat.png (not committed).
+The screenshots of answered chats are saved to tests/artifacts/ (not committed; docs/screenshot.png
+is a copy of news-chat.png).
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.chat_corpus import (
+    MONTHS,
+    OTHER_OUTLET,
+    OUTLET,
+    UPLOADED_OUTLET,
+    UPLOADED_QUESTION,
+    WEATHER_QUESTION,
+    news_records,
+    uploaded_record,
+    collection_articles,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -66,12 +79,8 @@ def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180)
     raise RuntimeError(f"app did not answer at {url} within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory, seeds_index) -> Iterator[str]:
-    """`python app.py` on a private copy of the seeds index, on a free loopback port."""
-    root = tmp_path_factory.mktemp("app")
-    index_dir = root / "index"
-    shutil.copytree(seeds_index.index_dir, index_dir)
+def _serve(root: Path, index_dir: Path) -> Iterator[str]:
+    """`python app.py` on `index_dir`, on a free loopback port, until the generator is closed."""
     port = _free_port()
     log = root / "app.log"
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
@@ -94,6 +103,24 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, seeds_index) -> Iterator[s
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory, seeds_index) -> Iterator[str]:
+    """`python app.py` on a private copy of the seeds index."""
+    root = tmp_path_factory.mktemp("app")
+    shutil.copytree(seeds_index.index_dir, root / "index")
+    yield from _serve(root, root / "index")
+
+
+@pytest.fixture(scope="module")
+def news_app_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:
+    """`python app.py` on the small real news collection of tests/chat_corpus.py (two outlets, six months)."""
+    from qa.index import Index
+
+    root = tmp_path_factory.mktemp("news-app")
+    Index.build(collection_articles(), root / "index", embedder=real_embedder, progress=False)
+    yield from _serve(root, root / "index")
 
 
 @pytest.fixture(scope="module")
@@ -267,3 +294,149 @@ def test_hostile_article_runs_no_script(chat: Chat, tmp_path: Path) -> None:
     assert answer.locator("img, script, svg, iframe").count() == 0
     assert chat.pwned() is None
     assert chat.dialogs == []
+
+
+# ---------------------------------------------------------------------------- filters, outlet · date, the plot
+
+
+class NewsChat(Chat):
+    """The chat on the news collection, with the sidebar's filter controls."""
+
+    def set_dates(self, since: str = "", until: str = "") -> None:
+        self.page.fill("#qa-since input", since)
+        self.page.fill("#qa-until input", until)
+
+    def choose(self, dropdown: str, name: str) -> None:
+        """Pick `name` in the multiselect `dropdown` ("#qa-sources" or "#qa-categories")."""
+        self.page.click(f"{dropdown} input")
+        self.page.locator(f'{dropdown} [role=option][aria-label="{name}"]').click()
+        self.page.keyboard.press("Escape")
+        self.page.wait_for_function(
+            "([d, n]) => [...document.querySelectorAll(d + ' .token')].some(t => t.innerText.trim() === n)",
+            arg=[dropdown, name],
+        )
+
+    def clear_filters(self) -> None:
+        self.page.click("#qa-clear-filters")
+        self.page.wait_for_function("() => document.querySelectorAll('#qa-sources .token').length === 0")
+
+    def sources(self, answer) -> list[tuple[str | None, str]]:
+        """(doc id, summary line) of each source of `answer`. The chat's sanitizer drops `data-`
+        attributes, so the id is found from the headline and the day shown (weather bulletins share
+        headlines); None when no article has both."""
+        found = []
+        for source in answer.locator("details.qa-source").all():
+            summary = source.locator("summary").inner_text()
+            title = " ".join(source.locator(".qa-source-title").inner_text().split())
+            ids = [
+                r["id"]
+                for r in [*RECORDS.values(), uploaded_record()]
+                if " ".join(r["title"].split()) == title and r["date"] in summary
+            ]
+            found.append((ids[0] if len(ids) == 1 else None, summary))
+        return found
+
+    def bars(self) -> list[str]:
+        """The per-month plot's bars, as Vega labels them ("month: 2017-01; articles: 6")."""
+        bars = self.page.locator("#qa-per-month g.mark-rect path")
+        return [bars.nth(i).get_attribute("aria-label") for i in range(bars.count())]
+
+
+@pytest.fixture
+def news_chat(browser, news_app_url: str) -> Iterator[NewsChat]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1300}, locale="ar")
+    page = context.new_page()
+    try:
+        yield NewsChat(page, news_app_url)
+    finally:
+        context.close()
+
+
+RECORDS = {r["id"]: r for r in news_records()}
+
+
+def _check_sources(chat: NewsChat, answer, outlet: str, month: str) -> None:
+    """Every source of `answer` is an article of `outlet` from `month`, and its summary says so."""
+    sources = chat.sources(answer)
+    assert sources, answer.inner_text()
+    for doc_id, summary in sources:
+        assert doc_id in RECORDS, summary
+        record = RECORDS[doc_id]
+        assert (record["source"], record["date"][:7]) == (outlet, month), doc_id
+        assert f"{outlet} · {record['date']}" in summary and record["title"].strip()[:20] in summary
+
+
+def test_date_range_and_outlet_filter_every_answer_follow_ups_included(news_chat: NewsChat) -> None:
+    news_chat.set_dates("2017-05-01", "2017-05-31")
+    news_chat.choose("#qa-sources", OUTLET)
+    answer = news_chat.ask(WEATHER_QUESTION)
+    assert answer.locator(".qa-abstain").count() == 0
+    note = answer.locator(".qa-filters").inner_text()
+    assert "2017-05-01" in note and "2017-05-31" in note and OUTLET in note
+    _check_sources(news_chat, answer, OUTLET, "2017-05")
+    for meta in answer.locator(".qa-quote .qa-cite-meta").all_inner_texts():  # and after each quote
+        assert meta.startswith(f"{OUTLET} · 2017-05-")
+
+    follow = news_chat.ask("وماذا عن الأمطار؟")  # still filtered
+    assert OUTLET in follow.locator(".qa-filters").inner_text()
+    if follow.locator(".qa-abstain").count() == 0:
+        _check_sources(news_chat, follow, OUTLET, "2017-05")
+
+    # The other outlet, the same month: only its articles answer.
+    news_chat.clear_filters()
+    news_chat.set_dates("2017-05-01", "2017-05-31")
+    news_chat.choose("#qa-sources", OTHER_OUTLET)
+    other = news_chat.ask(WEATHER_QUESTION)
+    _check_sources(news_chat, other, OTHER_OUTLET, "2017-05")
+
+
+def test_a_bad_date_gets_one_polite_line(news_chat: NewsChat) -> None:
+    news_chat.set_dates("2017-13-01", "")
+    answer = news_chat.ask(WEATHER_QUESTION)
+    text = answer.inner_text().strip()
+    assert "since must be a date as YYYY-MM-DD" in text and "Traceback" not in text
+    assert len(text.splitlines()) == 1 and answer.locator(".qa-quote").count() == 0
+
+
+def test_collection_at_a_glance_and_the_per_month_plot(news_chat: NewsChat) -> None:
+    news_chat.page.wait_for_function("() => document.querySelectorAll('#qa-per-month g.mark-rect path').length > 0")
+    counts = {m: sum(r["date"].startswith(m) for r in RECORDS.values()) for m in MONTHS}
+    assert sorted(news_chat.bars()) == [f"month: {m}; articles: {n}" for m, n in counts.items()]
+    summary = news_chat.page.locator("#qa-collection-summary").inner_text()
+    for outlet in (OUTLET, OTHER_OUTLET):
+        assert f"{outlet}: {sum(r['source'] == outlet for r in RECORDS.values())}" in summary
+    dates = sorted(r["date"] for r in RECORDS.values())
+    assert f"{dates[0]} → {dates[-1]}" in summary
+
+
+def test_screenshot_of_a_filtered_answer_with_outlet_and_date(news_chat: NewsChat) -> None:
+    news_chat.set_dates("2017-02-01", "2017-06-30")
+    news_chat.choose("#qa-sources", OUTLET)
+    answer = news_chat.ask(WEATHER_QUESTION)
+    summary = answer.locator("details.qa-source summary").first
+    assert summary.inner_text().replace("\u2066", "").replace("\u2069", "").startswith("[1] Jawhara FM · 2017-")
+    summary.click()
+    answer.locator("mark.qa-mark").first.wait_for(state="visible")
+    assert "Jawhara FM" in answer.locator(".qa-source .qa-meta").first.inner_text()
+    news_chat.page.wait_for_function("() => document.querySelectorAll('#qa-per-month g.mark-rect path').length > 0")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    news_chat.page.evaluate("() => window.scrollTo(0, 0)")
+    news_chat.page.wait_for_timeout(500)
+    news_chat.page.screenshot(path=str(ARTIFACTS / "news-chat.png"))
+
+
+def test_an_upload_refreshes_outlets_and_the_plot(news_chat: NewsChat, tmp_path: Path) -> None:
+    import json
+
+    upload = tmp_path / "december.jsonl"
+    upload.write_text(json.dumps(uploaded_record(), ensure_ascii=False) + "\n", encoding="utf-8")
+    assert "1 added" in news_chat.upload(upload)
+    news_chat.page.wait_for_function(
+        "() => document.querySelector('#qa-collection-summary').innerText.includes('Upload Wire')", timeout=ANSWER_TIMEOUT_MS
+    )
+    news_chat.page.wait_for_function("() => document.querySelectorAll('#qa-per-month g.mark-rect path').length === 7")
+    assert "month: 2016-12; articles: 1" in news_chat.bars()
+    news_chat.choose("#qa-sources", UPLOADED_OUTLET)  # the new outlet can be chosen at once
+    answer = news_chat.ask(UPLOADED_QUESTION)
+    ((doc_id, summary),) = news_chat.sources(answer)
+    assert doc_id == uploaded_record()["id"] and f"{UPLOADED_OUTLET} · 2016-12-05" in summary

@@ -394,3 +394,165 @@ def test_api_endpoints_are_named_and_ask_returns_the_structured_answer(seeds_ind
         assert stats["documents"] == 2
     finally:
         demo.close()
+
+
+# ---------------------------------------------------------------------------- filters, outlet · date, the collection
+
+from qa.errors import InputError  # noqa: E402
+from qa.filters import Filters  # noqa: E402
+from qa.render_html import citation_meta, collection_html, filters_html  # noqa: E402
+from qa.ui import filters_from, per_month_frame  # noqa: E402
+from tests.chat_corpus import MONTHS, OTHER_OUTLET, OUTLET, WEATHER_QUESTION, news_records, collection_articles  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def news_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Index:
+    """The seeds plus 31 real Jawhara FM articles over six months and two outlets (tests/chat_corpus.py),
+    with the real model; read-only."""
+    root = tmp_path_factory.mktemp("news")
+    return Index.build(collection_articles(), root / "index", embedder=real_embedder, progress=False)
+
+
+def test_filters_from_controls() -> None:
+    assert filters_from() is None and filters_from("", " ", [], None) is None
+    f = filters_from("2017-05-01 00:00:00", "2017-05-31", ["Jawhara FM"], None)
+    assert f == Filters(since="2017-05-01", until="2017-05-31", sources=("Jawhara FM",))
+    for since, until, wrong in [("2017-13-01", None, "since"), ("yesterday", None, "since"), (None, "31/05/2017", "until")]:
+        with pytest.raises(InputError) as info:
+            filters_from(since, until)
+        assert wrong in str(info.value) and "YYYY-MM-DD" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(InputError, match="after"):
+        filters_from("2017-06-01", "2017-05-01")
+
+
+def test_per_month_frame_counts_every_month_gaps_included() -> None:
+    frame = per_month_frame({"per_month": {"2017-03": 2, "2016-11": 5, "2017-01": 1, "bad": 9}})
+    assert list(frame["month"]) == ["2016-11", "2016-12", "2017-01", "2017-02", "2017-03"]
+    assert list(frame["articles"]) == [5, 0, 1, 0, 2]
+    assert per_month_frame({}).empty and list(per_month_frame({}).columns) == ["month", "articles"]
+
+
+def test_outlet_and_date_show_in_citations_escaped() -> None:
+    assert citation_meta(Citation(1, "a", "t", None, "2018-06-30T21:35:43+04:00", "France 24")) == "France 24 · 2018-06-30"
+    assert citation_meta(Citation(1, "a", "t", None, "Sun, 18 Feb 2018", None)) == "Sun, 18 Feb 2018"  # kept as given
+    assert citation_meta(Citation(1, "a", "t")) == ""
+    article = _evil_article()
+    quote = Quote(text=article.text[:5], doc_id=article.id, title=article.title, start=0, end=5, score=1.0, citation=1)
+    citation = Citation(1, article.id, article.title, article.url, "2018-06-30", '<img src=x onerror="alert(1)">')
+    markup = answer_html(Answer(question="س؟", text="", quotes=(quote,), citations=(citation,)), {article.id: article})
+    assert_inert(markup)
+    summary = _summaries(markup)[0]
+    assert summary.startswith("\u2066[1]\u2069 ")
+    assert '<img src=x onerror="alert(1)"> · 2018-06-30' in summary  # outlet · date, then the headline
+    assert summary.index("2018-06-30") < summary.index("عنوان")
+    quote_line = "".join(parse(markup.split("</blockquote>", 1)[0]).text)
+    assert quote_line.endswith('<img src=x onerror="alert(1)"> · 2018-06-30')  # and after each quote
+
+
+def test_collection_summary_and_filter_note_are_escaped() -> None:
+    stats = {
+        "documents": 4,
+        "sources": {"Jawhara FM": 3, "<script>alert(1)</script>": 1},
+        "dates": {"first": "2017-01-09", "last": "2017-06-11", "undated": 1},
+    }
+    markup = collection_html(stats)
+    assert_inert(markup)
+    text = "".join(parse(markup).text)
+    assert "Jawhara FM: 3" in text and "<script>alert(1)</script>: 1" in text
+    assert "2017-01-09 → 2017-06-11" in text and "دون تاريخ: 1" in text
+    note = filters_html(Filters(since="2017-05-01", sources=("<b>x</b>",)), "en")
+    assert_inert(note) and "since 2017-05-01" in "".join(parse(note).text) and "<b>x</b>" in "".join(parse(note).text)
+
+
+def _summaries(markup: str) -> list[str]:
+    """The visible text of each source's `<summary>` line."""
+    return ["".join(parse("<summary" + part.split("</summary>", 1)[0]).text) for part in markup.split("<summary")[1:]]
+
+
+def _allowed(index: Index, answer: dict, filters: Filters) -> None:
+    """Every quote and citation of `answer` comes from an article `filters` allows, and says its outlet and date."""
+    assert answer["citations"], answer["text"]
+    for item in [*answer["quotes"], *answer["citations"]]:
+        assert filters.allows(index.article(item["doc_id"])), item["doc_id"]
+    for citation in answer["citations"]:
+        article = index.article(citation["doc_id"])
+        assert (citation["source"], citation["date"][:10]) == (article.source, article.date[:10])
+
+
+def test_collection_stats_feed_the_sidebar(news_index: Index) -> None:
+    from qa.ui import _Handlers
+
+    records = news_records()
+    status, summary, frame, outlets, categories = _Handlers(Assistant(Retriever(news_index)), news_index).collection(
+        ["Test Wire", "gone outlet"], None
+    )
+    assert "33 articles" in status
+    assert outlets.choices == [(OUTLET, OUTLET), (OTHER_OUTLET, OTHER_OUTLET)] and outlets.value == [OTHER_OUTLET]
+    assert {c for c, _ in categories.choices} == {r["category"] for r in records}
+    assert list(frame["month"]) == MONTHS
+    assert list(frame["articles"]) == [sum(r["date"][:7] == m for r in records) for m in MONTHS]
+    text = "".join(parse(summary).text)
+    for outlet in (OUTLET, OTHER_OUTLET):
+        assert f"{outlet}: {sum(r['source'] == outlet for r in records)}" in text
+    dates = sorted(r["date"] for r in records)
+    assert f"{dates[0]} → {dates[-1]}" in text and "دون تاريخ: 2" in text  # the two seeds carry no date
+
+
+@pytest.fixture(scope="module")
+def news_client(news_index: Index):
+    gradio_client = pytest.importorskip("gradio_client")
+    demo = build_demo(Assistant(Retriever(news_index)), news_index, examples=[WEATHER_QUESTION])
+    demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, ssr_mode=False, quiet=True)
+    try:
+        yield gradio_client.Client(demo.local_url, verbose=False)
+    finally:
+        demo.close()
+
+
+FILTER_CASES = [
+    dict(since="2017-02-01", until="2017-03-31"),
+    dict(since="2017-05-01", until="2017-05-31", sources=[OUTLET]),
+    dict(until="2017-04-30", sources=[OTHER_OUTLET]),
+    dict(categories=["localNews"], since="2017-06-01"),
+]
+
+
+@pytest.mark.parametrize("case", FILTER_CASES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+def test_api_answers_only_from_articles_the_filters_allow(news_client, news_index: Index, case: dict) -> None:
+    filters = Filters(**case)
+    unfiltered = news_client.predict(WEATHER_QUESTION, api_name="/ask")
+    assert not unfiltered["abstained"]
+    answer = news_client.predict(WEATHER_QUESTION, api_name="/ask", **case)
+    assert not answer["abstained"], answer["text"]
+    _allowed(news_index, answer, filters)
+    assert "درجة" in " ".join(q["text"] for q in answer["quotes"])  # still a weather bulletin
+    # A follow-up stays inside the same filters.
+    follow = news_client.predict("وماذا عن الأمطار؟", WEATHER_QUESTION, answer, api_name="/ask", **case)
+    if not follow["abstained"]:
+        _allowed(news_index, follow, filters)
+    else:
+        assert all(filters.allows(news_index.article(h["doc_id"])) for h in follow["related"])
+
+
+def test_filters_change_the_answer_and_bad_dates_get_one_line(news_client, news_index: Index) -> None:
+    gradio_client = pytest.importorskip("gradio_client")
+    unfiltered = news_client.predict(WEATHER_QUESTION, api_name="/ask")
+    march = news_client.predict(WEATHER_QUESTION, since="2017-03-01", until="2017-03-31", api_name="/ask")
+    assert {c["date"][:7] for c in march["citations"]} == {"2017-03"}
+    assert {c["date"][:7] for c in unfiltered["citations"]} != {"2017-03"}  # the filter changed which article answers
+    with pytest.raises(gradio_client.exceptions.AppError, match="since must be a date as YYYY-MM-DD"):
+        news_client.predict(WEATHER_QUESTION, since="30/05/2017", api_name="/ask")
+    history, cleared = news_client.predict(WEATHER_QUESTION, [], until="2017-13-40", api_name="/chat")
+    reply = history[-1]["content"][0]["text"] if isinstance(history[-1]["content"], list) else history[-1]["content"]
+    assert cleared == "" and "qa-error" in reply and "until must be a date" in reply and "Traceback" not in reply
+
+
+def test_chat_endpoint_shows_outlet_and_date_within_the_filters(news_client, news_index: Index) -> None:
+    history, _ = news_client.predict(WEATHER_QUESTION, [], since="2017-05-01", until="2017-05-31", sources=[OUTLET], api_name="/chat")
+    reply = history[-1]["content"][0]["text"] if isinstance(history[-1]["content"], list) else history[-1]["content"]
+    assert_inert(reply)
+    summaries = _summaries(reply)
+    assert summaries
+    for summary in summaries:
+        assert f"{OUTLET} · 2017-05-" in summary
+    assert 'class="qa-filters"' in reply and "2017-05-01" in html.unescape(reply)
