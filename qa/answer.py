@@ -26,8 +26,9 @@ MAX_QUOTES = 3
 DUPLICATE_JACCARD = 0.6
 """Two sentences sharing this share of their words state the same fact (agencies copy each other)."""
 TIE_DECIMALS = 2
-"""Sentences whose answer probabilities agree to this many decimals are equally strong; the newer
-article's sentence then comes first (news is corrected and updated, rarely the other way round)."""
+"""Sentences whose probabilities, as shares of the best one's, agree to this many decimals are equally
+strong; the newer article's sentence then comes first (news is corrected and updated, rarely the
+other way round)."""
 
 @dataclass(frozen=True)
 class _Pick:
@@ -120,11 +121,13 @@ class Assistant:
     def deliberate(self, question: str, k: int | None = None, *, context: str = "", filters: Filters | None = None) -> Deliberation:
         """Retrieve, list the candidate sentences and score each with the answer model.
 
-        For a follow-up (`context` given), a sentence's probability is the geometric mean of the
-        model's probability against the question in context (what the conversation is about) and
-        against the follow-up alone (what is asked now). The previous answer's sentence matches the
-        context best, but it does not hold the date that "ومتى سيتم إطلاقها؟" asks for; the sentence
-        that does must do well on both. Abstention reads the question in context.
+        A follow-up (`context` given) that has words of its own is judged on what it asks: a
+        sentence's probability is the model's probability against the follow-up alone, times the
+        square root of its probability against the question in context relative to the best such
+        sentence (so the conversation's topic still counts). In context alone, the previous answer's
+        sentence wins, because the context was built from it, while "ومتى سيتم إطلاقها؟" asks for
+        the date in the next sentence. A bare follow-up ("وأين؟") has nothing of its own to judge
+        with, so its sentences are scored in context. Abstention always reads the question in context.
 
         Raises:
             InputError: the question is empty or `k` is not positive.
@@ -137,9 +140,10 @@ class Assistant:
         if probabilities is None:  # collecting features for training
             return Deliberation(read, snapshot, ranked, candidates, features, None, 0.0)
         confidence = self.model.confidence(features, probabilities)
-        if query != question and candidates:
+        if query != question and candidates and content_terms(question):
             _, _, alone = self._weigh(snapshot, ranked, question, question)
-            probabilities = np.sqrt(probabilities * self.model.probabilities(alone))
+            relative = probabilities / max(float(probabilities.max()), 1e-12)
+            probabilities = self.model.probabilities(alone) * np.sqrt(relative)
         return Deliberation(read, snapshot, ranked, candidates, features, probabilities, confidence)
 
     def _weigh(self, snapshot, ranked: list[Ranked], question: str, query: str) -> tuple[Question, list[Candidate], np.ndarray]:
@@ -151,12 +155,13 @@ class Assistant:
     def _order(self, weighed: Deliberation) -> list[int]:
         """Candidates best first by the answer model's probability, equally strong ones newest article first."""
         p = weighed.probabilities
+        share = p / max(float(p.max()), 1e-300)
         articles = weighed.snapshot.articles
 
         def key(i: int) -> tuple:
             c = weighed.candidates[i]
             date = articles[c.doc_id].date or ""
-            return (-round(float(p[i]), TIE_DECIMALS), _descending(date), i)
+            return (-round(float(share[i]), TIE_DECIMALS), _descending(date), -float(p[i]), i)
 
         return sorted(range(len(weighed.candidates)), key=key)
 
@@ -176,11 +181,11 @@ class Assistant:
         )
 
     def _pick(self, weighed: Deliberation, order: list[int], focus: set[str], kind: str) -> list[_Pick]:
-        """The best sentence, then up to two more that the model also finds answer-bearing (never
-        padding): overlapping spans skipped, near-duplicates from other articles folded into the
+        """The best sentence, then up to two more that the model finds at least `extra_quote` times as
+        likely to answer (close contenders, never padding): overlapping spans skipped, near-duplicates from other articles folded into the
         first one's citations, adjacent sentences of one article merged."""
         snapshot, p = weighed.snapshot, weighed.probabilities
-        extra_bar = self.model.extra_quote
+        extra_bar = self.model.extra_quote * float(p[order[0]]) if order else 1.0
         picks: list[_Pick] = []
         for position, i in enumerate(order):
             if len(picks) == self.max_quotes or (position > 0 and p[i] < extra_bar):

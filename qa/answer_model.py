@@ -58,6 +58,7 @@ FEATURES: tuple[str, ...] = (
     "all_terms_article",
     "all_rare_sentence",
     "missing_idf_share",
+    "collection_log",
 )
 """The feature vector of one (question, sentence) pair, in order; `answer_model.json` names them too
 and loading refuses a file whose names differ."""
@@ -82,6 +83,7 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "max_all_terms_article",
     "max_all_rare_sentence",
     "min_missing_idf_share",
+    "collection_log",
 )
 """What the abstention model reads of a whole question: the best sentence's probability (as a logit)
 and features, and the best each signal reaches over all candidates. The sentence model picks the
@@ -157,6 +159,7 @@ def featurize(snapshot, ranked, candidates: list[Candidate], question: Question)
     top_dense = max(dense_seen) if dense_seen else 0.0
     kinds = [float(question.kind == k) for k in KINDS[:4]]
     top_idf = max(question.idf.values(), default=0.0) or 1.0
+    collection = math.log1p(len(snapshot.chunks))
     rows = []
     for c in candidates:
         article = snapshot.articles[c.doc_id]
@@ -192,6 +195,7 @@ def featurize(snapshot, ranked, candidates: list[Candidate], question: Question)
                 float(question.terms <= article_words),
                 float(question.rare <= words),
                 max((question.idf[t] for t in question.terms - article_words), default=0.0) / top_idf,
+                collection,
             ]
         )
     return np.asarray(rows, dtype=np.float32)
@@ -225,6 +229,7 @@ def question_features(features: np.ndarray, probabilities: np.ndarray) -> np.nda
             top[col["all_terms_article"]],
             top[col["all_rare_sentence"]],
             features[:, col["missing_idf_share"]].min(),
+            row[col["collection_log"]],
         ],
         dtype=np.float32,
     )
@@ -268,7 +273,9 @@ class AnswerModel:
     `sentence`: P(this sentence answers the question), which orders the quotes.
     `question`: P(the collection answers the question at all), which decides abstention.
     `threshold`: below this question probability, the assistant says the articles do not answer.
-    `extra_quote`: a second or third sentence is quoted only at or above this sentence probability.
+    `extra_quote`: a second or third sentence is quoted only when its probability is at least this
+    share of the first one's: a close contender is shown, a sentence the model thinks far less
+    likely to answer is not.
     """
 
     sentence: Logistic

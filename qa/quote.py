@@ -50,8 +50,14 @@ def coverage(snapshot: Snapshot, question: str, texts: list[str]) -> float:
 
 
 def content_terms(text: str) -> list[str]:
-    """Normalized, lightly stemmed words without function words: what must match for an answer."""
-    return [t for t in tokenize(text, stem=True) if t not in STOPWORDS]
+    """Normalized, lightly stemmed words without function words: what must match for an answer.
+    A function word behind the conjunction و/ف ("وكم", "ومتى", "فهل") is a function word too; kept,
+    it would be the question's "rarest word" and found in no sentence."""
+    return [t for t in tokenize(text, stem=True) if t not in STOPWORDS and not _glued_function_word(t)]
+
+
+def _glued_function_word(token: str) -> bool:
+    return len(token) > 2 and token[0] in "وف" and token[1:] in STOPWORDS
 
 
 def candidate_sentences(

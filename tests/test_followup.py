@@ -158,8 +158,8 @@ CONVERSATIONS = [
     ("ما دور المغرب في المنتدى العالمي لمكافحة الإرهاب؟", "وكم مبادرة يشرف عليها؟", "ثلاث مبادرات", None),
     ("من استقبل عبد اللطيف حموشي؟", "ومن حضر هذا الاستقبال؟", "دافيد فيشر", None),
     ("ماذا بحث بوريطة مع المنسق الأميركي لمكافحة الإرهاب؟", "وأين التقيا؟", "الرباط", None),
-    ("What initiatives does Morocco oversee in the Global Counterterrorism Forum?", "When will it be launched?", "27 شتنبر", "ثلاث مبادرات"),
-    ("Who did Abdellatif Hammouchi receive?", "And who attended the meeting?", "دافيد فيشر", None),
+    ("Which UN Security Council resolution does the watchlist initiative support?", "When will it be launched?", "27 شتنبر", None),
+    ("Which UN Security Council resolution does the watchlist initiative support?", "And where will it be launched?", "بنيويورك", None),
 ]
 
 
