@@ -322,18 +322,6 @@ def _blank(value: Any) -> Any:
     return None if value is None or (isinstance(value, str) and not value.strip()) else value
 
 
-class _FilteredAssistant:
-    """The assistant with filters bound, for `ask_in_context`, which asks a follow-up more than once:
-    each of those asks is filtered, so a follow-up never escapes the filters set in the chat."""
-
-    def __init__(self, assistant: Assistant, filters: Filters | None) -> None:
-        self.assistant = assistant
-        self.filters = filters
-
-    def ask(self, question: str, k: int | None = None, *, context: str = "") -> Answer:
-        return self.assistant.ask(question, k, context=context, filters=self.filters)
-
-
 def per_month_frame(stats: dict[str, Any]) -> Any:
     """Articles per month from `Index.stats()["per_month"]`, as the DataFrame the bar plot draws:
     columns `month` ("YYYY-MM") and `articles`, one row per month from the first to the last,
@@ -391,8 +379,8 @@ class _Handlers:
         if not isinstance(previous_answer, dict):
             previous_answer = None
         try:
-            filtered = _FilteredAssistant(self.assistant, filters_from(since, until, sources, categories))
-            turn = ask_in_context(filtered, _checked(question), previous_question or None, previous_answer)
+            filters = filters_from(since, until, sources, categories)
+            turn = ask_in_context(self.assistant, _checked(question), previous_question or None, previous_answer, filters=filters)
         except QAError as exc:
             raise gr.Error(str(exc)) from None
         return turn.answer.to_dict()
@@ -418,8 +406,7 @@ class _Handlers:
         filters = None
         try:
             filters = filters_from(since, until, sources, categories)
-            filtered = _FilteredAssistant(self.assistant, filters)
-            turn = ask_in_context(filtered, _checked(message), last.get("question"), last.get("answer"))
+            turn = ask_in_context(self.assistant, _checked(message), last.get("question"), last.get("answer"), filters=filters)
         except QAError as exc:
             reply = error_html(str(exc), "ar" if is_arabic(message) else "en")
             history.append({"role": "assistant", "content": reply})
