@@ -111,8 +111,6 @@ class Retriever:
     ) -> tuple[Snapshot, list[Ranked]]:
         """Like `search`, but returns chunk ids with per-side scores, and the snapshot they belong to
         (what quoting and evaluation use)."""
-        if filters is not None and not filters.empty:
-            raise InputError("filters are not supported by this retriever yet")
         mode = mode or self.mode
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
