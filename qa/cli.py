@@ -232,6 +232,23 @@ def delete_command(doc_ids: tuple[str, ...], index_dir: Path, as_json: bool) -> 
         sys.exit(1)
 
 
+@main.command("optimize")
+@index_dir_option
+@json_option
+@_friendly
+def optimize_command(index_dir: Path, as_json: bool) -> None:
+    """Merge every segment of the index into one (deleted articles dropped for good); searches
+    running meanwhile keep answering."""
+    result = _load(index_dir).optimize()
+    if as_json:
+        _print_json(result)
+        return
+    click.echo(
+        f"{result['segments_before']} segments merged into {result['segments_after']}: "
+        f"{result['documents']} documents, {result['chunks']} chunks in {result['seconds']:.1f} s"
+    )
+
+
 @main.command("stats")
 @index_dir_option
 @json_option

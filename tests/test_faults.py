@@ -180,3 +180,91 @@ def test_ten_thousand_tiny_documents(tmp_path: Path) -> None:
     index = Index.build(articles, tmp_path / "index", embedder=HashEmbedder(), progress=False)
     assert len(index.document_ids) == 10_000 and len(index) == 10_000
     assert len(Index.load(tmp_path / "index", embedder=HashEmbedder()).document_ids) == 10_000
+
+
+# ---------------------------------------------------------------------- kill -9 during add, delete, merge
+
+SEGMENT_CHILD = """
+import sys, json
+from qa.index import Index
+from qa.records import Article
+from tests.conftest import HashEmbedder
+index = Index.load(sys.argv[1], embedder=HashEmbedder())
+print("ready", flush=True)
+sys.stdin.readline()
+op = sys.argv[2]
+if op == "add":
+    index.add([Article(id=f"new{i}", text=f"خبر جديد رقم {i} عن الاجتماع الطارئ.") for i in range(25)]
+              + [Article(id="a3", text="نسخة معدلة من الخبر الثالث.")], progress=False)
+elif op == "delete":
+    index.delete([f"a{i}" for i in range(0, 270, 9)])
+else:
+    index.optimize()
+print("done", flush=True)
+"""
+
+
+def _documents(index_dir: Path) -> dict[str, str]:
+    """The committed state (every file verified against the manifest): article id -> text."""
+    index = Index.load(index_dir, embedder=HashEmbedder())
+    snap = index.snapshot()
+    for chunk in snap.chunks.values():
+        assert snap.articles[chunk.doc_id].text[chunk.start : chunk.end] == chunk.text
+    assert len(snap.vectors.ids()) == len(snap.lexical.ids) == len(snap.chunks)
+    return {doc_id: a.text for doc_id, a in snap.articles.items()}
+
+
+def _run_child(index_dir: Path, op: str, kill_after: float | None) -> float:
+    child = subprocess.Popen([sys.executable, "-c", SEGMENT_CHILD, str(index_dir), op], cwd=REPO,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert child.stdout.readline().strip() == "ready"
+    started = time.perf_counter()
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    if kill_after is None:
+        assert child.stdout.readline().strip() == "done"
+        child.wait()
+        return time.perf_counter() - started
+    time.sleep(kill_after)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    return time.perf_counter() - started
+
+
+@pytest.fixture(scope="module")
+def segmented_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """270 articles in 9 segments of 30: one more segment fills the tier, so an add (one checkpoint
+    batch: fewer than 30 articles) also merges."""
+    from qa.config import Settings
+
+    index_dir = tmp_path_factory.mktemp("segmented") / "index"
+    articles = [Article(id=f"a{i}", text=f"خبر {i}. قال المتحدث إن الاجتماع رقم {i} ناقش التعاون.") for i in range(270)]
+    Index.build(articles, index_dir, embedder=HashEmbedder(), progress=False, settings=Settings(model=HashEmbedder.name, checkpoint_every=30))
+    return index_dir
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("op", ["add", "delete", "merge"])
+def test_sigkill_during_segment_add_delete_and_merge_leaves_the_old_or_the_new_state(tmp_path: Path, segmented_base: Path, op: str) -> None:
+    old = _documents(segmented_base)
+    reference = tmp_path / "reference"
+    shutil.copytree(segmented_base, reference)
+    duration = _run_child(reference, op, None)
+    new = _documents(reference)
+    assert new != old or op == "merge"
+    rng = random.Random(f"segments-{op}")
+    outcomes = {"old": 0, "new": 0}
+    for trial in range(TRIALS):
+        target = tmp_path / f"trial{trial}"
+        shutil.copytree(segmented_base, target)
+        _run_child(target, op, rng.uniform(0, duration * 1.2))
+        after = _documents(target)
+        assert after in (old, new), (op, trial, sorted(set(after) ^ set(old))[:5], sorted(set(after) ^ set(new))[:5], {k for k in after if after[k] != new.get(k)})
+        outcomes["old" if after == old else "new"] += 1
+        if trial % 5 == 0:  # and the crashed folder takes the next write
+            _run_child(target, op, None)
+            assert _documents(target) == new
+        shutil.rmtree(target)
+    assert sum(outcomes.values()) == TRIALS
+    if op != "merge":  # the kills landed both before and after the manifest switch
+        assert outcomes["old"] and outcomes["new"], outcomes

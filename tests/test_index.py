@@ -27,6 +27,11 @@ def _build(tmp_path: Path, source, **kwargs) -> Index:
     return Index.build(source, tmp_path / "index", embedder=HashEmbedder(), progress=False, **kwargs)
 
 
+def _live_folders(index_dir: Path) -> list[Path]:
+    """The segment folders the committed manifest lists."""
+    return [index_dir / entry["name"] for entry in storage.read_manifest(index_dir)["segments"]]
+
+
 def _assert_consistent(index: Index) -> None:
     """Every chunk is an exact slice of its article, and FAISS, BM25 and the stores agree."""
     snap = index.snapshot()
@@ -58,23 +63,25 @@ def test_sentence_vectors_are_memory_mapped_and_equal_to_the_saved_ones(tmp_path
         loaded_spans, loaded_vectors = loaded.snapshot().sentences[chunk_id]
         assert isinstance(loaded_vectors, np.memmap)
         assert np.array_equal(loaded_spans, spans) and np.array_equal(loaded_vectors, vectors)
-    # the writer maps what it just wrote, so it never keeps deleted generations' files alive
+    # the writer maps what it just wrote, and only files of live segments
     built.add([Article(id="extra", text="نص إضافي عن الوزير.")], progress=False)
     built.add([Article(id="extra2", text="نص آخر عن المدينة.")], progress=False)
-    live = tmp_path / "index" / storage.generation_name(storage.read_manifest(tmp_path / "index")["generation"])
+    live = _live_folders(tmp_path / "index")
+    assert len(live) == 3
     for _, vectors in built.snapshot().sentences.values():
-        assert isinstance(vectors, np.memmap) and Path(vectors.filename).parent.parent == live
+        assert isinstance(vectors, np.memmap) and Path(vectors.filename).parent.parent in live
 
 
 def test_an_index_saved_with_sentences_in_one_npz_still_loads(tmp_path: Path) -> None:
     built = _build(tmp_path, SEEDS)
     index_dir = tmp_path / "index"
     manifest = storage.read_manifest(index_dir)
-    folder = index_dir / storage.generation_name(manifest["generation"])
+    [folder] = _live_folders(index_dir)
     arrays = {name: np.load(folder / "sentences" / f"{name}.npy") for name in ("counts", "spans", "vectors")}
     shutil.rmtree(folder / "sentences")
     np.savez(folder / "sentences.npz", **arrays)
-    storage.write_manifest(index_dir, {**manifest, "files": storage.seal_generation(folder)})
+    manifest["segments"][0]["files"] = storage.seal_folder(folder)
+    storage.write_manifest(index_dir, manifest)
     loaded = Index.load(index_dir, embedder=HashEmbedder())
     _assert_consistent(loaded)
     query = "الوزير زار المدينة"
@@ -133,17 +140,41 @@ def test_checkpoints_commit_every_n_documents(tmp_path: Path) -> None:
     index = _build(tmp_path, _articles(8), settings=settings)
     assert index.stats()["generation"] == 3  # 3 + 3 + 2 documents
     assert len(index.document_ids) == 8
-    assert sorted(p.name for p in (tmp_path / "index").glob("gen-*")) == ["gen-000002", "gen-000003"]
+    assert index.stats()["segments"] == 3  # each checkpoint wrote only its own segment
+    assert sorted(p.name for p in (tmp_path / "index").glob("seg-*")) == ["seg-000001", "seg-000002", "seg-000003"]
 
 
-def test_save_is_a_manifest_switch_and_stale_generations_are_removed(tmp_path: Path) -> None:
+def test_save_is_a_manifest_switch_and_a_commit_writes_only_its_segment(tmp_path: Path) -> None:
     index = _build(tmp_path, _articles(2))
+    first = tmp_path / "index" / "seg-000001"
+    before = storage.seal_folder(first)
     for i in range(3):
         index.add([Article(id=f"x{i}", text=f"نص إضافي {i}.")], progress=False)
     manifest = json.loads((tmp_path / "index" / storage.MANIFEST).read_text())
-    assert manifest["generation"] == 4
-    assert sorted(p.name for p in (tmp_path / "index").glob("gen-*")) == ["gen-000003", "gen-000004"]
+    assert manifest["generation"] == 4 and manifest["format_version"] == storage.FORMAT_VERSION
+    assert [s["name"] for s in manifest["segments"]] == ["seg-000001", "seg-000002", "seg-000003", "seg-000004"]
+    assert sorted(p.name for p in (tmp_path / "index").glob("seg-*")) == [s["name"] for s in manifest["segments"]]
+    assert storage.seal_folder(first) == before  # never rewritten
     assert not list((tmp_path / "index").glob("*.tmp"))
+
+
+def test_a_delete_is_a_tombstone_and_an_update_is_a_delete_plus_an_add(tmp_path: Path) -> None:
+    index = _build(tmp_path, _articles(4))
+    first = storage.seal_folder(tmp_path / "index" / "seg-000001")
+    index.delete(["doc1"])
+    index.add([Article(id="doc2", text="نص جديد تماما عن الاقتصاد.")], progress=False)
+    manifest = storage.read_manifest(tmp_path / "index")
+    assert [(s["name"], s["deleted"]) for s in manifest["segments"]] == [("seg-000001", ["doc1", "doc2"]), ("seg-000002", [])]
+    assert storage.seal_folder(tmp_path / "index" / "seg-000001") == first
+    loaded = Index.load(tmp_path / "index", embedder=HashEmbedder())
+    assert sorted(loaded.document_ids) == ["doc0", "doc2", "doc3"] and loaded.article("doc2").text == "نص جديد تماما عن الاقتصاد."
+    _assert_consistent(loaded)
+    # tombstoned rows never come back, however deep the search reads
+    hits = Retriever(loaded).search("خبر رقم 1 الوزير زار المدينة", k=10, mode="lexical")
+    assert {h.doc_id for h in hits} <= {"doc0", "doc3"}
+    assert len(loaded.snapshot().vectors.search(loaded.embed_query("خبر رقم 1"), 10)[1]) == len(loaded)
+    index.delete(["doc0", "doc3"])  # the first segment is now all tombstones: it leaves the manifest
+    assert [s["name"] for s in storage.read_manifest(tmp_path / "index")["segments"]] == ["seg-000002"]
 
 
 def _corrupt_cases():
@@ -161,18 +192,16 @@ def _corrupt_cases():
 @pytest.mark.parametrize(("name", "damage", "message"), _corrupt_cases(), ids=[c[0] for c in _corrupt_cases()])
 def test_every_damaged_file_is_refused_with_one_line(tmp_path: Path, name, damage, message) -> None:
     index = _build(tmp_path, SEEDS)
-    index.add([Article(id="extra", text="نص إضافي.")], progress=False)  # keeps generation 1 beside 2
-    live = tmp_path / "index" / storage.generation_name(2)
-    previous = tmp_path / "index" / storage.generation_name(1)
-    previous_digests = storage.seal_generation(previous)
-    for file in sorted(p for p in live.rglob("*") if p.is_file()):
+    index.add([Article(id="extra", text="نص إضافي.")], progress=False)  # a second segment
+    folders = _live_folders(tmp_path / "index")
+    assert len(folders) == 2
+    for file in sorted(p for folder in folders for p in folder.rglob("*") if p.is_file()):
         backup = file.read_bytes()
         damage(file)
         with pytest.raises(IndexCorruptError, match=message) as info:
             Index.load(tmp_path / "index", embedder=HashEmbedder())
         assert "\n" not in str(info.value) and "qa index PATH --rebuild" in str(info.value)
         file.write_bytes(backup)
-    assert storage.seal_generation(previous) == previous_digests  # the previous generation is unharmed
     Index.load(tmp_path / "index", embedder=HashEmbedder())
 
 
@@ -180,7 +209,8 @@ def test_every_damaged_file_is_refused_with_one_line(tmp_path: Path, name, damag
     ("edit", "error", "message"),
     [
         (lambda m: m.update(format_version=99), IndexMismatchError, "format version 99"),
-        (lambda m: m.update(generation=7), IndexCorruptError, "missing index file"),
+        (lambda m: m["segments"][0].update(name="seg-000099"), IndexCorruptError, "missing index file"),
+        (lambda m: m["segments"][0].update(deleted=["نص"]), IndexCorruptError, "tombstones articles"),
         (lambda m: m["counts"].update(chunks=1), IndexCorruptError, "counts differ"),
     ],
 )

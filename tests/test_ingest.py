@@ -150,7 +150,7 @@ def test_index_round_trips_author_and_category_and_loads_old_docs(tmp_path: Path
         Article(id="old", text="خبر قديم بلا مؤلف.", title="قديم", date="2017-01-01", source="وكالة"),
     ]
     Index.build(articles, tmp_path / "index", embedder=HashEmbedder(), progress=False)
-    [generation] = [p for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")]
+    [generation] = [p for p in (tmp_path / "index").iterdir() if p.name.startswith("seg-")]
     lines = [json.loads(line) for line in (generation / "docs.jsonl").read_text(encoding="utf-8").splitlines()]
     assert "author" not in lines[1] and "category" not in lines[1]  # written as before the fields existed
     loaded = Index.load(tmp_path / "index", embedder=HashEmbedder())

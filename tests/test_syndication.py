@@ -93,5 +93,5 @@ def test_groups_follow_deletes_adds_and_reloads(index: Index, articles, tmp_path
     assert copies(copy.snapshot(), STRIKE) == (COPY,)
     reloaded = Index.load(target, embedder=index.embedder)
     assert copies(reloaded.snapshot(), COPY) == (STRIKE,)
-    generation = sorted(p for p in target.iterdir() if p.name.startswith("gen-"))[-1]
-    assert (generation / SIGNATURES).is_file()
+    segment = sorted(p for p in target.iterdir() if p.name.startswith("seg-"))[-1]
+    assert (segment / SIGNATURES).is_file()

@@ -1,18 +1,16 @@
-"""`Index`: articles, chunks, vectors, sentence vectors and BM25, saved atomically in one folder.
+"""`Index`: the façade over a segmented index of articles, chunks, vectors, sentence vectors and BM25.
 
-Readers use an immutable snapshot (`Snapshot`); a write builds the next snapshot beside it, commits it
-to disk as a new generation, then swaps the reference. Queries running during a write keep
-answering from the last committed state, and never see a half-applied change.
+Readers use an immutable snapshot (`qa.index.reader.Snapshot`); a write prepares the next one beside
+it, commits it to disk (`qa.index.writer`: one new segment plus a manifest switch), then swaps the
+reference. Queries running during a write or a merge keep answering from the segments they hold,
+and never see a half-applied change.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,10 +22,10 @@ from qa.chunking import Chunker
 from qa.config import Settings, default_model
 from qa.embedding import Embedder, SentenceTransformerEmbedder, fingerprint
 from qa.errors import IndexCorruptError, IndexMismatchError, InputError, QAError
-from qa.index import storage
-from qa.index.faiss_backend import FaissStore
-from qa.index.lexical import LexicalIndex
+from qa.index import reader, storage, writer
 from qa.index.overview import overview
+from qa.index.reader import LOADING, LiveSegment, Snapshot
+from qa.index.segment import Segment
 from qa.ingest import read_path
 from qa.records import Article, Chunk
 from qa.sentences import split_sentences
@@ -35,29 +33,6 @@ from qa.sentences import split_sentences
 QUERY_CACHE_SIZE = 64
 PROBE_MIN_COSINE = 0.99
 """Same model in another precision stays above 0.999; a different model lands far below."""
-_LOADING = threading.RLock()
-"""One load at a time per process: threads that see a new generation together would otherwise each
-read it, and numpy's .npy header parsing (ast.literal_eval) is not thread-safe on CPython 3.11."""
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One committed generation, never mutated once published: a query reads one snapshot throughout,
-    so a concurrent write or reload can never hand it a chunk id from another generation."""
-
-    generation: int
-    articles: dict[str, Article]
-    chunks: dict[int, Chunk]
-    doc_chunks: dict[str, tuple[int, ...]]
-    sentences: dict[int, tuple[np.ndarray, np.ndarray]]
-    vectors: FaissStore
-    lexical: LexicalIndex
-    next_chunk_id: int
-    updated_at: float
-    signatures: dict[str, np.ndarray]
-    """Each article's MinHash signature, from which `qa.syndication` groups syndicated copies."""
-    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
-    """Data derived from this snapshot on first use (filter columns, syndication groups)."""
 
 
 @dataclass
@@ -198,7 +173,7 @@ class Index:
                     doc_id if doc_id in state.articles else f"{doc_id}: no such document in the index"
                 )
             if report.deleted:
-                self._commit(self._apply(state, removed=report.deleted, new=[]))
+                self._publish(self._commit(state, deleted=report.deleted))
             return report
 
     def sync(self, path: str | os.PathLike, *, progress: bool = True) -> UpdateReport:
@@ -210,7 +185,7 @@ class Index:
             present = {a.id for a in result.articles}
             gone = [doc_id for doc_id in self._state.articles if doc_id not in present]
             if gone:
-                self._commit(self._apply(self._state, removed=gone, new=[]))
+                self._publish(self._commit(self._state, deleted=gone))
                 report.deleted.extend(gone)
             return report
 
@@ -229,7 +204,7 @@ class Index:
         if not rebuild:
             self._catch_up()
         # A rebuild prepares its state privately: readers keep the committed one until the first commit.
-        state = self._empty_state(dim=None, generation=self._committed_generation()) if rebuild else self._state
+        state = self._empty_state(dim=0, generation=self._committed_generation()) if rebuild else self._state
         pending = []
         for article in articles:
             old = state.articles.get(article.id)
@@ -245,8 +220,7 @@ class Index:
                 new_chunks, vectors, sentences = self._embed(batch, bar)
                 report.chunks_embedded += len(new_chunks)
                 replaced = [a.id for a in batch if a.id in state.articles]
-                self._commit(self._apply(state, removed=replaced, new=batch, chunks=(new_chunks, vectors, sentences)))
-                state = self._state
+                state = self._commit_batch(state, batch, new_chunks, vectors, sentences, replaced)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -269,95 +243,72 @@ class Index:
         ]
         return chunks, vectors, sentences
 
-    def _apply(
-        self,
-        state: Snapshot,
-        *,
-        removed: Sequence[str],
-        new: Sequence[Article],
-        chunks: tuple[list[Chunk], np.ndarray, list] | None = None,
+    def _commit_batch(
+        self, state: Snapshot, batch: Sequence[Article], chunks: list[Chunk], vectors: np.ndarray, sentences: list, replaced: list[str]
     ) -> Snapshot:
-        """The next snapshot: `state` minus `removed` articles plus `new` ones (never mutates `state`)."""
-        articles = dict(state.articles)
-        all_chunks = dict(state.chunks)
-        doc_chunks = dict(state.doc_chunks)
-        sentences = dict(state.sentences)
-        signatures = dict(state.signatures)
-        vectors = state.vectors.copy()
-        gone_ids = []
-        for doc_id in removed:
-            articles.pop(doc_id, None)
-            signatures.pop(doc_id, None)
-            for chunk_id in doc_chunks.pop(doc_id, ()):
-                all_chunks.pop(chunk_id, None)
-                sentences.pop(chunk_id, None)
-                gone_ids.append(chunk_id)
-        vectors.remove(np.asarray(gone_ids, dtype=np.int64))
-        next_id = state.next_chunk_id
-        if chunks is not None:
-            new_chunks, new_vectors, new_sentences = chunks
-            ids = np.arange(next_id, next_id + len(new_chunks), dtype=np.int64)
-            next_id += len(new_chunks)
-            signatures.update(zip((a.id for a in new), syndication.signatures(new)))
-            for article in new:
-                articles[article.id] = article
-                doc_chunks[article.id] = ()
-            for chunk_id, chunk, sent in zip(ids.tolist(), new_chunks, new_sentences):
-                all_chunks[chunk_id] = replace(chunk, id=chunk_id)
-                doc_chunks[chunk.doc_id] += (chunk_id,)
-                sentences[chunk_id] = (sent[0], np.asarray(sent[1], dtype=np.float16))
-            if vectors.count == 0 and vectors.dim != new_vectors.shape[1]:
-                vectors = FaissStore(new_vectors.shape[1])
-            vectors.add(ids, new_vectors)
-        ordered = sorted(all_chunks)
-        lexical = LexicalIndex.build(ordered, [all_chunks[i].text for i in ordered])
-        return Snapshot(
-            generation=state.generation,
-            articles=articles,
-            chunks=all_chunks,
-            doc_chunks=doc_chunks,
-            sentences=sentences,
-            vectors=vectors,
-            lexical=lexical,
-            next_chunk_id=next_id,
-            updated_at=time.time(),
-            signatures=signatures,
-        )
+        """Commit one embedded batch as a new segment (older copies of its articles tombstoned), then
+        merge by the tiered policy; readers see each step as it commits."""
+        first = state.next_chunk_id
+        numbered = [replace(chunk, id=first + i) for i, chunk in enumerate(chunks)]
+        sentences = [(spans, np.asarray(vecs, dtype=np.float16)) for spans, vecs in sentences]
+        dim = int(vectors.shape[1])
+        name = storage.segment_name(writer.next_segment_number(self.index_dir, state))
+        segment = Segment.create(name, batch, numbered, vectors, sentences, syndication.signatures(batch), dim)
+        committed = self._commit(state, new=segment, deleted=replaced, next_chunk_id=first + len(numbered), dim=dim)
+        self._publish(committed)
+        return self._publish(writer.merge_by_policy(self.index_dir, committed, **self._meta(dim)))
 
-    def _commit(self, state: Snapshot) -> None:
-        """Write `state` as the next generation, switch the manifest, then publish it to readers."""
-        generation = max(state.generation, self._committed_generation()) + 1
-        folder = self.index_dir / storage.generation_name(generation)
-        if folder.exists():  # left by a save that crashed before its manifest switch
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        _write_state(folder, state)
-        files = storage.seal_generation(folder)
-        manifest = {
-            "format_version": storage.FORMAT_VERSION,
-            "generation": generation,
-            "updated_at": state.updated_at,
+    def _commit(self, state: Snapshot, *, dim: int | None = None, **change: Any) -> Snapshot:
+        return writer.commit(self.index_dir, state, updated_at=time.time(), **change, **self._meta(dim or state.vectors.dim))
+
+    def _meta(self, dim: int) -> dict[str, Any]:
+        return {
             "settings": self.settings.to_dict(),
-            "model": {"name": self.settings.model, "dim": state.vectors.dim, "probe": self._model_probe().tolist()},
-            "counts": _counts(state),
-            "next_chunk_id": state.next_chunk_id,
-            "files": files,
+            "model": {"name": self.settings.model, "dim": dim, "probe": self._model_probe().tolist()},
         }
-        storage.write_manifest(self.index_dir, manifest)
-        storage.remove_stale_generations(
-            self.index_dir, keep={storage.generation_name(generation), storage.generation_name(state.generation)}
-        )
+
+    def _publish(self, state: Snapshot) -> Snapshot:
+        self._state = state
         self._manifest_stamp = self._stamp()
-        with _LOADING:  # the sentence vectors just written, mapped: no RAM copy, no mapping of old files
-            counts, spans, vectors = _read_sentences(folder)
-        sentences = _split_sentences(sorted(state.chunks), counts, spans, vectors)
-        self._state = replace(state, generation=generation, sentences=sentences)
+        return state
+
+    def optimize(self) -> dict[str, Any]:
+        """Merge every segment into one (tombstoned articles dropped for good), for the fastest
+        searches and the smallest folder; readers keep answering from the old segments meanwhile.
+
+        Returns:
+            `segments_before`, `segments_after`, `documents`, `chunks` and `seconds`.
+
+        Raises:
+            IndexLockedError: another process is writing to the index.
+        """
+        self._check_writable()
+        started = time.perf_counter()
+        with storage.writer_lock(self.index_dir):
+            self._catch_up()
+            state = self._state
+            parts = state.segments
+            needed = len(parts) > 1 or any(p.deleted or p.segment.name.startswith(storage.GENERATION_PREFIX) for p in parts)
+            if needed:
+                self._publish(writer.merge(self.index_dir, state, range(len(parts)), **self._meta(state.vectors.dim)))
+        return {
+            "segments_before": len(parts),
+            "segments_after": len(self._state.segments),
+            "documents": len(self._state.articles),
+            "chunks": len(self._state.chunks),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
 
     def without(self, doc_ids: Iterable[str]) -> Index:
         """A read-only, in-memory view of this index minus some articles; nothing is written or
         re-embedded. The evaluation uses it to ask questions whose source article is absent."""
         view = Index(self.index_dir, self.settings, self._embedder)
-        view._state = self._apply(self._state, removed=list(doc_ids), new=[])
+        state, gone = self._state, set(doc_ids)
+        live = [LiveSegment(p.segment, p.deleted | {d for d in gone if state.doc_segment.get(d) == p.segment.name}) for p in state.segments]
+        view._state = reader.assemble(
+            state, live, dim=state.vectors.dim, generation=state.generation, next_chunk_id=state.next_chunk_id,
+            updated_at=state.updated_at, next_segment=state.next_segment,
+        )
         view._probe, view._embedder_checked = self._probe, self._embedder_checked
         view._manifest_stamp, view._query_cache = self._manifest_stamp, self._query_cache
         view._read_only = True
@@ -372,12 +323,12 @@ class Index:
     def _load_committed(self, attempts: int = 10) -> None:
         """Load what the manifest names. A writer may switch generations (and delete the one being
         read) mid-load; that shows as a changed manifest, and the load starts over on the new one."""
-        with _LOADING:
+        with LOADING:
             for attempt in range(attempts):
                 stamp = self._stamp()
                 manifest = storage.read_manifest(self.index_dir)
                 try:
-                    state = _read_state(self.index_dir, manifest)
+                    state = reader.read_state(self.index_dir, manifest, previous=self._state)
                 except IndexCorruptError:
                     if attempt + 1 < attempts and self._stamp() != stamp:
                         continue
@@ -396,7 +347,7 @@ class Index:
         stamp = self._stamp()
         if stamp == self._manifest_stamp:
             return False
-        with _LOADING:
+        with LOADING:
             if self._manifest_stamp == self._stamp():  # another thread loaded it meanwhile
                 return False
             try:
@@ -412,11 +363,7 @@ class Index:
             self.refresh()
 
     def _stamp(self) -> tuple[int, int] | None:
-        try:
-            info = (self.index_dir / storage.MANIFEST).stat()
-        except FileNotFoundError:
-            return None
-        return (info.st_mtime_ns, info.st_ino)
+        return reader.stamp(self.index_dir)
 
     def _committed_generation(self) -> int:
         try:
@@ -504,24 +451,15 @@ class Index:
             "model": self.settings.model,
             "dimension": state.vectors.dim,
             "generation": state.generation,
+            "segments": len(state.segments),
+            "deleted_documents": sum(len(p.deleted) for p in state.segments),
             "size_bytes": size,
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(state.updated_at)) if state.updated_at else None,
             **overview(state.articles.values()),
         }
 
     def _empty_state(self, dim: int | None, generation: int = 0) -> Snapshot:
-        return Snapshot(
-            generation=generation,
-            articles={},
-            chunks={},
-            doc_chunks={},
-            sentences={},
-            vectors=FaissStore(dim or 0),
-            lexical=LexicalIndex.build([], []),
-            next_chunk_id=0,
-            updated_at=0.0,
-            signatures={},
-        )
+        return reader.empty(dim or 0, generation=generation, next_segment=writer.next_segment_number(self.index_dir, reader.empty(0)))
 
 
 def _unique_articles(articles: list[Article], warnings: list[str]) -> list[Article]:
@@ -561,136 +499,3 @@ def _progress_bar(enabled: bool, documents: int):
     from tqdm import tqdm
 
     return tqdm(desc="Embedding", unit="chunk", total=0, dynamic_ncols=True)
-
-
-def _counts(state: Snapshot) -> dict[str, int]:
-    return {
-        "documents": len(state.articles),
-        "chunks": len(state.chunks),
-        "vectors": state.vectors.count,
-        "lexical": state.lexical.count,
-        "sentences": sum(len(spans) for spans, _ in state.sentences.values()),
-    }
-
-
-# ---------------------------------------------------------------------- files of one generation
-
-DOCS = "docs.jsonl"
-CHUNKS = "chunks.jsonl"
-VECTORS = "vectors.faiss"
-SENTENCES = "sentences"
-"""counts.npy (sentences per chunk, in chunk id order), spans.npy (int64 pairs) and vectors.npy
-(float16, memory-mapped when loaded: about 4 KB per chunk, of which a query reads only its candidates')."""
-LEGACY_SENTENCES = "sentences.npz"  # the same three arrays in one zip, read by np.load whole
-LEXICAL = "bm25"
-
-
-def _write_state(folder: Path, state: Snapshot) -> None:
-    with (folder / DOCS).open("w", encoding="utf-8") as handle:
-        for article in state.articles.values():
-            handle.write(json.dumps({**_doc_record(article), "hash": article.content_hash}, ensure_ascii=False) + "\n")
-    ordered = sorted(state.chunks)
-    with (folder / CHUNKS).open("w", encoding="utf-8") as handle:
-        for chunk_id in ordered:
-            c = state.chunks[chunk_id]
-            handle.write(json.dumps({"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end}, ensure_ascii=False) + "\n")
-    state.vectors.save(folder / VECTORS)
-    _write_sentences(folder / SENTENCES, [state.sentences[i] for i in ordered], state.vectors.dim)
-    state.lexical.save(folder / LEXICAL)
-    syndication.save(folder, state.articles, state.signatures)
-
-
-def _doc_record(article: Article) -> dict[str, Any]:
-    """One docs.jsonl line: `author` and `category` only when set, so lines of articles without them
-    stay as indexes written before these fields existed have them (and both load the same way)."""
-    record = article.to_dict()
-    for key in ("author", "category"):
-        if record[key] is None:
-            del record[key]
-    return record
-
-
-def _write_sentences(folder: Path, per_chunk: list[tuple[np.ndarray, np.ndarray]], dim: int) -> None:
-    """Written chunk by chunk into a preallocated file, so a commit of a large index never holds a
-    second copy of every sentence vector in memory."""
-    folder.mkdir()
-    counts = np.asarray([len(spans) for spans, _ in per_chunk], dtype=np.int64)
-    np.save(folder / "counts.npy", counts)
-    np.save(folder / "spans.npy", np.concatenate([s for s, _ in per_chunk]) if per_chunk else np.zeros((0, 2), np.int64))
-    out = np.lib.format.open_memmap(folder / "vectors.npy", mode="w+", dtype=np.float16, shape=(int(counts.sum()), dim))
-    row = 0
-    for _, vectors in per_chunk:
-        out[row : row + len(vectors)] = vectors
-        row += len(vectors)
-    out.flush()
-    del out
-
-
-def _read_sentences(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """counts, spans and (memory-mapped) vectors; indexes written before the split read their .npz."""
-    if (folder / LEGACY_SENTENCES).is_file():
-        with np.load(folder / LEGACY_SENTENCES, allow_pickle=False) as data:
-            return data["counts"], data["spans"], data["vectors"]
-    where = folder / SENTENCES
-    return (
-        np.load(where / "counts.npy", allow_pickle=False),
-        np.load(where / "spans.npy", allow_pickle=False),
-        np.load(where / "vectors.npy", allow_pickle=False, mmap_mode="r"),
-    )
-
-
-def _split_sentences(
-    ordered: list[int], counts: np.ndarray, spans: np.ndarray, vectors: np.ndarray
-) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per chunk id, views of its rows in the sentence arrays (chunk ids in ascending order)."""
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    return {cid: (spans[bounds[i] : bounds[i + 1]], vectors[bounds[i] : bounds[i + 1]]) for i, cid in enumerate(ordered)}
-
-
-def _read_state(index_dir: Path, manifest: dict[str, Any]) -> Snapshot:
-    generation = int(manifest["generation"])
-    folder = index_dir / storage.generation_name(generation)
-    storage.verify_generation(folder, manifest["files"])
-    hint = storage.REBUILD_HINT
-    try:
-        articles = {}
-        for line in (folder / DOCS).read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            record.pop("hash", None)
-            articles[record["id"]] = Article(**record)
-        chunks: dict[int, Chunk] = {}
-        doc_chunks: dict[str, tuple[int, ...]] = {doc_id: () for doc_id in articles}
-        for line in (folder / CHUNKS).read_text(encoding="utf-8").splitlines():
-            r = json.loads(line)
-            text = articles[r["doc_id"]].text
-            chunks[r["id"]] = Chunk(r["id"], r["doc_id"], r["start"], r["end"], text[r["start"] : r["end"]])
-            doc_chunks[r["doc_id"]] += (r["id"],)
-        vectors = FaissStore.load(folder / VECTORS)
-        lexical = LexicalIndex.load(folder / LEXICAL)
-        counts, spans, sent_vectors = _read_sentences(folder)
-        signatures = syndication.load(folder, articles)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise IndexCorruptError(f"{folder}: unreadable index data ({type(exc).__name__}); {hint}") from exc
-    ordered = sorted(chunks)
-    if len(counts) != len(ordered) or int(counts.sum()) != len(spans) or len(spans) != len(sent_vectors):
-        raise IndexCorruptError(f"{folder}: sentence store does not match the chunk store; {hint}")
-    sentences = _split_sentences(ordered, counts, spans, sent_vectors)
-    chunk_ids = np.asarray(ordered, dtype=np.int64)
-    if not np.array_equal(np.sort(vectors.ids()), chunk_ids) or not np.array_equal(np.sort(lexical.ids), chunk_ids):
-        raise IndexCorruptError(f"{folder}: vector, BM25 and chunk stores disagree on chunk ids; {hint}")
-    expected = manifest.get("counts", {})
-    state = Snapshot(
-        generation=generation,
-        articles=articles,
-        chunks=chunks,
-        doc_chunks=doc_chunks,
-        sentences=sentences,
-        vectors=vectors,
-        lexical=lexical,
-        next_chunk_id=int(manifest["next_chunk_id"]),
-        updated_at=float(manifest.get("updated_at", 0.0)),
-        signatures=signatures,
-    )
-    if _counts(state) != expected:
-        raise IndexCorruptError(f"{folder}: counts differ from the manifest ({_counts(state)} vs {expected}); {hint}")
-    return state

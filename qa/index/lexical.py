@@ -1,23 +1,36 @@
-"""BM25 over the same chunks as the vectors, on Arabic-normalized tokens (bm25s does the scoring).
+"""BM25 over segmented postings, scored at query time with collection-wide statistics.
 
-bm25s cannot delete rows, so the BM25 matrix is rebuilt from the chunk store whenever the chunk set
-changes; that keeps it in step with FAISS by construction and costs seconds per 100k chunks.
+Each segment stores its own postings (`Postings`: per term, the rows that use it and how often, plus
+each row's length), written once with the segment and memory-mapped when loaded. `LexicalIndex`
+searches the live segments of a snapshot together: document frequencies, the document count and the
+average length are summed over live rows of every segment (tombstoned rows left out), so a chunk
+scores exactly the same whether the collection sits in one segment or in thirty, and rankings do not
+depend on how it happens to be segmented (`tests/test_segments.py`).
+
+The formula is bm25s's "lucene" variant that the index used before segments (k1 1.5, b 0.75,
+idf = log(1 + (N - df + 0.5) / (df + 0.5)), a question word counted as often as it occurs), so scores
+and answer features kept their scale. bm25s itself precomputes scores from its own statistics when it
+indexes, which a segment cannot do without knowing the others; hence our own scoring, a few numpy
+operations per query word over that word's postings.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from qa.normalize import STOPWORDS, tokenize
 
-IDS_FILE = "ids.npy"
 STEM = True
 """Light proclitic stripping (و، ال، بال ...): measured on XQuAD-ar, it raises lexical hit@1."""
+K1, B = 1.5, 0.75
+VOCAB, INDPTR, ROWS, TFS, LENGTHS = "vocab.json", "indptr.npy", "rows.npy", "tf.npy", "lengths.npy"
 
 
 def lexical_tokens(text: str) -> list[str]:
@@ -25,42 +38,166 @@ def lexical_tokens(text: str) -> list[str]:
     return tokenize(text, stem=STEM)
 
 
-class LexicalIndex:
-    """BM25 scores for chunk ids; rows follow `ids`."""
+@dataclass
+class Postings:
+    """One segment's term frequencies, term-major: the rows of term t are `rows[indptr[t]:indptr[t+1]]`
+    (ascending) with counts `tf[...]`; `lengths[r]` is row r's token count (an empty text counts 1)."""
 
-    def __init__(self, ids: np.ndarray, bm25) -> None:
-        self.ids = np.asarray(ids, dtype=np.int64)
-        self._bm25 = bm25
-        self._df: dict[str, int] | None = None
+    vocab: dict[str, int]
+    indptr: np.ndarray
+    rows: np.ndarray
+    tf: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def build(cls, texts: Iterable[str]) -> Postings:
+        """Postings of `texts` (row i is the i-th text). Tokens become vocabulary ids at once, so a
+        large segment never holds every token of its texts as string objects."""
+        vocab: dict[str, int] = {}
+        terms: list[np.ndarray] = []
+        tfs: list[np.ndarray] = []
+        lengths: list[int] = []
+        for text in texts:
+            tokens = lexical_tokens(text) or [""]
+            counts = Counter(vocab.setdefault(t, len(vocab)) for t in tokens)
+            terms.append(np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)))
+            tfs.append(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
+            lengths.append(len(tokens))
+        rows = np.repeat(np.arange(len(terms), dtype=np.int32), [len(t) for t in terms])
+        return cls._from_entries(
+            vocab,
+            np.concatenate(terms) if terms else np.zeros(0, np.int64),
+            rows,
+            np.concatenate(tfs) if tfs else np.zeros(0, np.float32),
+            np.asarray(lengths, dtype=np.int32),
+        )
+
+    @classmethod
+    def _from_entries(cls, vocab: dict[str, int], terms: np.ndarray, rows: np.ndarray, tf: np.ndarray, lengths: np.ndarray) -> Postings:
+        order = np.lexsort((rows, terms))  # by term, rows ascending within a term
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=len(vocab)), out=indptr[1:])
+        return cls(vocab, indptr, rows[order].astype(np.int32), tf[order].astype(np.float32), lengths)
+
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[Postings, np.ndarray, np.ndarray]]) -> Postings:
+        """One segment's postings from several: of each part (postings, boolean mask of rows kept, new
+        row number of each kept row), the kept rows. The merge re-reads no text: it renumbers terms
+        and rows."""
+        vocab: dict[str, int] = {}
+        terms, rows, tfs = [], [], []
+        total = sum(len(new_rows) for _, _, new_rows in parts)
+        lengths = np.zeros(total, dtype=np.int32)
+        for postings, keep, new_rows in parts:
+            names = sorted(postings.vocab, key=postings.vocab.__getitem__)
+            remap = np.fromiter((vocab.setdefault(t, len(vocab)) for t in names), dtype=np.int64, count=len(names))
+            row_map = np.full(len(keep), -1, dtype=np.int64)
+            row_map[keep] = new_rows
+            entry_terms = np.repeat(np.arange(len(names), dtype=np.int64), np.diff(np.asarray(postings.indptr)))
+            entry_rows = np.asarray(postings.rows)
+            kept = keep[entry_rows]
+            terms.append(remap[entry_terms[kept]])
+            rows.append(row_map[entry_rows[kept]])
+            tfs.append(np.asarray(postings.tf)[kept])
+            lengths[new_rows] = np.asarray(postings.lengths)[keep]
+        cat = lambda arrays, dtype: np.concatenate(arrays) if arrays else np.zeros(0, dtype)  # noqa: E731
+        return cls._from_entries(vocab, cat(terms, np.int64), cat(rows, np.int64), cat(tfs, np.float32), lengths)
+
+    @property
+    def count(self) -> int:
+        return len(self.lengths)
+
+    def term_rows(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Rows using `term` and its count in each (empty when the segment never uses it)."""
+        t = self.vocab.get(term)
+        if t is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        lo, hi = int(self.indptr[t]), int(self.indptr[t + 1])
+        return self.rows[lo:hi], self.tf[lo:hi]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        names = sorted(self.vocab, key=self.vocab.__getitem__)
+        (folder / VOCAB).write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
+        for name, array in ((INDPTR, self.indptr), (ROWS, self.rows), (TFS, self.tf), (LENGTHS, self.lengths)):
+            np.save(folder / name, np.asarray(array))
+
+    @classmethod
+    def load(cls, folder: Path) -> Postings:
+        """Arrays memory-mapped: a query reads the postings of its own words only."""
+        names = json.loads((folder / VOCAB).read_text(encoding="utf-8"))
+        arrays = [np.load(folder / n, allow_pickle=False, mmap_mode="r") for n in (INDPTR, ROWS, TFS, LENGTHS)]
+        if len(arrays[0]) != len(names) + 1 or len(arrays[1]) != len(arrays[2]) or int(arrays[0][-1]) != len(arrays[1]):
+            raise ValueError(f"{folder.name}: postings arrays disagree")
+        return cls({t: i for i, t in enumerate(names)}, *arrays)
+
+
+@dataclass(frozen=True)
+class LexicalPart:
+    """One segment as a search sees it: its postings, its rows' chunk ids (ascending), and which rows
+    are live (None: all of them)."""
+
+    postings: Postings
+    ids: np.ndarray
+    live: np.ndarray | None = None
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 over the live rows of several segments, with statistics of all of them together.
+
+    Example:
+        >>> lexical = LexicalIndex.build([0, 1], ["الوزير زار المدينة", "مباراة الكرة"])
+        >>> scores, ids = lexical.search("الوزير", k=5)          # ids: chunk ids, best first
+    """
+
+    parts: tuple[LexicalPart, ...]
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, ids: Sequence[int], texts: Sequence[str]) -> LexicalIndex:
-        """BM25 over `texts` (rows in `ids` order). Each text becomes vocabulary ids as it is tokenized,
-        so its token strings die at once: handing bm25s lists of strings held every token of the
-        collection as a string object (a million chunks peaked at 15 GB)."""
-        import bm25s
+        """A one-segment index over `texts` (rows in `ids` order, ids ascending)."""
+        return cls((LexicalPart(Postings.build(texts), np.asarray(ids, dtype=np.int64)),))
 
-        bm25 = bm25s.BM25()
-        if len(ids):
-            vocab: dict[str, int] = {}
-            token_ids = [[vocab.setdefault(t, len(vocab)) for t in lexical_tokens(text) or [""]] for text in texts]
-            bm25.index((token_ids, vocab), show_progress=False)
-        return cls(np.asarray(ids, dtype=np.int64), bm25)
+    @property
+    def ids(self) -> np.ndarray:
+        """The live chunk ids, segment after segment."""
+        if "ids" not in self._memo:
+            arrays = [p.ids if p.live is None else p.ids[p.live] for p in self.parts]
+            self._memo["ids"] = np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
+        return self._memo["ids"]
 
     @property
     def count(self) -> int:
         return len(self.ids)
 
+    def _avgdl(self) -> float:
+        if "avgdl" not in self._memo:
+            total = sum(int(np.asarray(p.postings.lengths if p.live is None else p.postings.lengths[p.live]).sum(dtype=np.int64)) for p in self.parts)
+            self._memo["avgdl"] = total / self.count if self.count else 1.0
+        return self._memo["avgdl"]
+
+    def _df(self, term: str) -> int:
+        """Live rows of every segment that use `term`."""
+        cache = self._memo.setdefault("df", {})
+        found = cache.get(term)
+        if found is None:
+            found = 0
+            for part in self.parts:
+                rows, _ = part.postings.term_rows(term)
+                found += len(rows) if part.live is None else int(part.live[rows].sum())
+            if len(cache) > 100_000:
+                cache.clear()
+            cache[term] = found
+        return found
+
+    def _idf(self, df: int) -> float:
+        return math.log(1 + (self.count - df + 0.5) / (df + 0.5))
+
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         """BM25 idf of each distinct token; a token the collection never uses gets the highest idf,
         because a question word found nowhere is the strongest sign the answer is not there."""
-        if self._df is None:
-            vocab = getattr(self._bm25, "vocab_dict", None) or {}
-            indptr = np.asarray(self._bm25.scores["indptr"]) if vocab else np.zeros(1, np.int64)
-            counts = np.diff(indptr)
-            self._df = {t: int(counts[i]) for t, i in vocab.items() if i < len(counts)}
-        n = self.count
-        return {t: math.log(1 + (n - self._df.get(t, 0) + 0.5) / (self._df.get(t, 0) + 0.5)) for t in set(tokens)}
+        return {t: self._idf(self._df(t)) for t in set(tokens)}
 
     def known_share(self, query: str) -> float:
         """Share of the question's idf mass in words the collection uses at all (function words aside:
@@ -69,37 +206,53 @@ class LexicalIndex:
         fusion trusts BM25's ranking in that proportion."""
         idf = self.idf(t for t in lexical_tokens(query) if t not in STOPWORDS)
         total = sum(idf.values())
-        return sum(v for t, v in idf.items() if self._df.get(t, 0)) / total if total else 0.0
+        return sum(v for t, v in idf.items() if self._df(t)) / total if total else 0.0
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and chunk ids of the best `k` chunks with a positive score, best first.
+        """Scores and chunk ids of the best `k` chunks with a positive score, best first (equal scores:
+        lower chunk id first, so the order never depends on the segmentation).
 
-        `allowed` (sorted chunk ids) restricts the ranking to those rows: bm25s multiplies every
-        other row's score by 0 (its `weight_mask`) before the top k are taken.
+        `allowed` (sorted chunk ids) restricts the ranking to those chunks, and tombstoned rows never
+        score: both are applied inside each segment before its top k are taken.
         """
         tokens = lexical_tokens(query)
         if not tokens or not self.count or (allowed is not None and not len(allowed)):
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        mask = None if allowed is None else np.isin(self.ids, allowed, assume_unique=True).astype(np.float32)
-        scores = self._bm25.get_scores(tokens, weight_mask=mask)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        top = top[scores[top] > 0]
-        return scores[top].astype(np.float32), self.ids[top]
+        weights = Counter(tokens)
+        known = [(t, c * self._idf(self._df(t))) for t, c in weights.items() if self._df(t)]
+        if not known:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        avgdl = self._avgdl()
+        all_scores, all_ids = [], []
+        for part in self.parts:
+            scores, ids = _score_part(part, known, avgdl, k, allowed)
+            all_scores.append(scores)
+            all_ids.append(ids)
+        scores, ids = np.concatenate(all_scores), np.concatenate(all_ids)
+        order = np.lexsort((ids, -scores))[:k]
+        return scores[order].astype(np.float32), ids[order]
 
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / IDS_FILE, self.ids)
-        if self.count:
-            self._bm25.save(str(folder), show_progress=False)
-        else:
-            (folder / "empty.json").write_text(json.dumps({"empty": True}))
 
-    @classmethod
-    def load(cls, folder: Path) -> LexicalIndex:
-        import bm25s
-
-        ids = np.load(folder / IDS_FILE, allow_pickle=False)
-        bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0) if len(ids) else bm25s.BM25()
-        return cls(ids, bm25)
+def _score_part(part: LexicalPart, weighted: list[tuple[str, float]], avgdl: float, k: int, allowed: np.ndarray | None):
+    """One segment's best `k` (float64 scores, chunk ids), live and allowed rows only."""
+    postings = part.postings
+    scores = np.zeros(postings.count, dtype=np.float64)
+    for term, weight in weighted:
+        rows, tf = postings.term_rows(term)
+        if len(rows):
+            norm = K1 * (1 - B + B * postings.lengths[rows] / avgdl)
+            scores[rows] += weight * (tf / (norm + tf))
+    candidates = np.flatnonzero(scores > 0)
+    if part.live is not None:
+        candidates = candidates[part.live[candidates]]
+    ids = part.ids[candidates]
+    if allowed is not None:
+        at = np.searchsorted(allowed, ids).clip(max=len(allowed) - 1)
+        keep = allowed[at] == ids
+        candidates, ids = candidates[keep], ids[keep]
+    values = scores[candidates]
+    if len(values) > k:
+        kth = np.partition(-values, k - 1)[k - 1]
+        keep = -values <= kth  # every tie at the k-th score, so the merge breaks ties by id
+        values, ids = values[keep], ids[keep]
+    return values, ids

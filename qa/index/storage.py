@@ -1,9 +1,10 @@
-"""The on-disk format: generation folders of data files, and one small manifest that names the live one.
+"""The on-disk format: immutable segment folders, and one small manifest that names the live ones.
 
-A save writes a complete new generation beside the old ones and fsyncs it, then replaces
+A commit writes its new segment (if any) beside the others and fsyncs it, then replaces
 `manifest.json` atomically (temp file, fsync, rename, fsync the folder). A reader therefore sees
 the old state or the new one, never a mix, and a crash at any moment leaves a loadable index.
-The manifest carries each file's size and SHA-256, so loading detects truncation and tampering.
+The manifest lists each live segment with each file's size and SHA-256 (so loading detects
+truncation and tampering) and its tombstones (ids of deleted articles).
 """
 
 from __future__ import annotations
@@ -20,15 +21,24 @@ from typing import Any
 
 from qa.errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexNotFoundError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: segments (`qa.index.segment`). 1: one complete generation folder per commit, still read as one segment."""
+LEGACY_FORMAT_VERSION = 1
+READABLE_VERSIONS = (LEGACY_FORMAT_VERSION, FORMAT_VERSION)
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 GENERATION_PREFIX = "gen-"
+SEGMENT_PREFIX = "seg-"
 REBUILD_HINT = "run `qa index PATH --rebuild` to rebuild it"
 
 
 def generation_name(number: int) -> str:
+    """The folder of generation `number` in the format before segments."""
     return f"{GENERATION_PREFIX}{number:06d}"
+
+
+def segment_name(number: int) -> str:
+    return f"{SEGMENT_PREFIX}{number:06d}"
 
 
 def file_digest(path: Path) -> dict[str, Any]:
@@ -48,8 +58,8 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def seal_generation(folder: Path) -> dict[str, dict[str, Any]]:
-    """fsync every file of a finished generation and return their digests for the manifest."""
+def seal_folder(folder: Path) -> dict[str, dict[str, Any]]:
+    """fsync every file of a finished segment and return their digests for the manifest."""
     files = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         fsync_path(path)
@@ -59,8 +69,11 @@ def seal_generation(folder: Path) -> dict[str, dict[str, Any]]:
     return files
 
 
+seal_generation = seal_folder
+
+
 def write_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
-    """Switch the live generation: the one step that makes a save visible."""
+    """Switch the live state: the one step that makes a commit visible."""
     temp = index_dir / f"{MANIFEST}.tmp"
     with temp.open("w", encoding="utf-8") as handle:
         json.dump(manifest, handle, ensure_ascii=False, indent=1)
@@ -90,14 +103,14 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
         version = manifest["format_version"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexCorruptError(f"{path}: unreadable manifest; {REBUILD_HINT}") from exc
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise IndexMismatchError(
             f"{index_dir}: index format version {version}, this qa reads version {FORMAT_VERSION}; {REBUILD_HINT}"
         )
     return manifest
 
 
-def verify_generation(folder: Path, files: dict[str, dict[str, Any]]) -> None:
+def verify_folder(folder: Path, files: dict[str, dict[str, Any]]) -> None:
     """Check every file the manifest names: present, same size, same SHA-256."""
     for name, expected in files.items():
         path = folder / name
@@ -113,10 +126,11 @@ def verify_generation(folder: Path, files: dict[str, dict[str, Any]]) -> None:
             raise IndexCorruptError(f"{path}: checksum mismatch (file altered); {REBUILD_HINT}")
 
 
-def remove_stale_generations(index_dir: Path, keep: set[str]) -> None:
-    """Delete generation folders (and temp leftovers of crashed saves) other than `keep`."""
+def remove_unreferenced(index_dir: Path, keep: set[str]) -> None:
+    """Delete segment and old-format generation folders (and leftovers of crashed commits) other
+    than `keep`."""
     for path in index_dir.iterdir():
-        if path.name.startswith(GENERATION_PREFIX) and path.name not in keep and path.is_dir():
+        if path.name.startswith((GENERATION_PREFIX, SEGMENT_PREFIX)) and path.name not in keep and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
 
 
