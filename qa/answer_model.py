@@ -87,9 +87,10 @@ QUESTION_FEATURES: tuple[str, ...] = (
 )
 """What the abstention model reads of a whole question: the best sentence's probability (as a logit)
 and features, and the best each signal reaches over all candidates. The sentence model picks the
-sentence; whether any sentence answers is a question about the collection, and measured on held-out
-articles this second model separates present from absent articles better than the best sentence's
-probability alone (XQuAD-ar AUC 0.962 against 0.937, ARCD 0.914 against 0.886)."""
+sentence; whether any sentence answers is a question about the collection. On held-out articles (a
+first run, 3,000 news distractors) this second model separated present from absent articles better
+than the best sentence's probability alone: AUC 0.962 against 0.937 on XQuAD-ar, 0.914 against 0.886
+on ARCD."""
 
 RARE_SHARE = 1 / 3
 """The question's rarest words: the top third by idf (at least one), plus any number it holds."""

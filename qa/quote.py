@@ -37,18 +37,6 @@ class Candidate:
     score: float = 0.0
 
 
-def coverage(snapshot: Snapshot, question: str, texts: list[str]) -> float:
-    """The largest share of the question's content words (weighted by collection idf) that one of
-    `texts` contains: near 1 when a passage names what the question names, low when the question's
-    names and rare words appear nowhere."""
-    terms = set(content_terms(question))
-    if not terms or not texts:
-        return 0.0
-    weight = snapshot.lexical.idf(terms)
-    total = sum(weight.values()) or 1.0
-    return max(sum(weight[t] for t in terms & set(content_terms(text))) for text in texts) / total
-
-
 def content_terms(text: str) -> list[str]:
     """Normalized, lightly stemmed words without function words: what must match for an answer.
     A function word behind the conjunction و/ف ("وكم", "ومتى", "فهل") is a function word too; kept,

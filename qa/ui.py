@@ -45,7 +45,7 @@ from qa.followup import ask_in_context  # noqa: E402
 from qa.index import Index, UpdateReport  # noqa: E402
 from qa.ingest import SUPPORTED_SUFFIXES, read_path  # noqa: E402
 from qa.normalize import is_arabic  # noqa: E402
-from qa.records import Answer, Article  # noqa: E402
+from qa.records import Article  # noqa: E402
 from qa.render_html import (  # noqa: E402
     answer_html,
     collection_html,
