@@ -1,7 +1,8 @@
 """`Assistant.ask`: retrieve -> quote -> cite -> `Answer`; the one call the app and the CLI share.
 
 No generative model: every answer is one to three sentences quoted verbatim from the articles,
-each tied to its source. When the evidence is weak the assistant says so in the question's
+each tied to its source. Which sentences, and whether to answer at all, is decided by the answer
+model (`qa.answer_model`). When the articles do not answer, the assistant says so in the question's
 language and offers the closest passages as related reading, not as an answer.
 """
 
@@ -29,6 +30,7 @@ TIE_DECIMALS = 2
 """Sentences whose probabilities, as shares of the best one's, agree to this many decimals are equally
 strong; the newer article's sentence then comes first (news is corrected and updated, rarely the
 other way round)."""
+
 
 @dataclass(frozen=True)
 class _Pick:
