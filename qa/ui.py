@@ -43,7 +43,7 @@ from qa.errors import IndexNotFoundError, InputError, QAError  # noqa: E402
 from qa.filters import Filters  # noqa: E402
 from qa.followup import ask_in_context  # noqa: E402
 from qa.index import Index, UpdateReport  # noqa: E402
-from qa.ingest import SUPPORTED_SUFFIXES, read_path  # noqa: E402
+from qa.ingest import FEED_SUFFIXES, SUPPORTED_SUFFIXES, read_path  # noqa: E402
 from qa.normalize import is_arabic  # noqa: E402
 from qa.records import Article  # noqa: E402
 from qa.render_html import (  # noqa: E402
@@ -282,7 +282,7 @@ def add_uploads(
                 reason = _reason(read.warnings[0]) if read.warnings else "no usable article"
                 result.rejected.append(f"{shown}: {reason}")
                 continue
-            if suffix != ".jsonl":
+            if suffix != ".jsonl" and suffix not in FEED_SUFFIXES:  # a JSONL line or feed entry keeps its own id
                 read.articles = [replace(a, id=f"{UPLOADS_DIR}/{name}") for a in read.articles]
             result.rejected += [f"{shown}: {_reason(w)}" for w in read.warnings]
             articles += read.articles

@@ -18,6 +18,7 @@ from qa.answer import Assistant
 from qa.index import Index
 from qa.records import Answer, Article, Citation, Quote
 from qa.render_html import answer_html, passage_html, question_html, safe_text, safe_url, status_markdown
+from qa.filters import Filters
 from qa.retrieve import Retriever
 
 gr = pytest.importorskip("gradio")
@@ -345,6 +346,25 @@ def test_upload_lands_inside_the_index_folder_and_becomes_answerable(tmp_path: P
     assert "ثلاثين ألف متر مكعب" in " ".join(q.text for q in answer.quotes)
 
 
+def test_a_saved_news_page_and_a_feed_uploaded_in_the_chat_keep_outlet_and_date(tmp_path: Path, index_copy: Index) -> None:
+    """Real material (tests/data/pages, tests/data/feeds): the page's outlet and day, and the feed's
+    entries with theirs, reach the index through the chat's upload, and a filter on the outlet
+    answers from the page alone."""
+    data = Path(__file__).parent / "data"
+    page = shutil.copy(data / "pages" / "assabah.com.tn.article.html", tmp_path / "assabah.html")
+    feed = shutil.copy(data / "feeds" / "AtomFeedWithSpacesAroundEquals.xml", tmp_path / "alerts.xml")
+    result = add_uploads(index_copy, [str(page), str(feed)])
+    assert result.accepted == ["assabah.html", "alerts.xml"] and result.rejected == []
+    stats = index_copy.stats()
+    assert stats["sources"]["Assabah News"] == 1
+    assert index_copy.article("uploads/assabah.html").date.startswith("2019-02-08")
+    entries = [d for d in index_copy.document_ids if "alerts.weather.gov" in d]
+    assert entries, index_copy.document_ids
+    assert all(index_copy.article(d).date.startswith("2012-11-07") for d in entries)
+    answer = Assistant(Retriever(index_copy)).ask("من هو خالد عبد الكريم ماسا؟", filters=Filters(sources=["Assabah News"]))
+    assert {c.source for c in answer.citations} <= {"Assabah News"}
+
+
 def test_jsonl_uploads_keep_their_ids_and_skip_bad_lines(tmp_path: Path, index_copy: Index) -> None:
     lines = [
         json.dumps({"id": "wire-1", "text": "أعلنت وزارة الصحة حملة تلقيح وطنية.", "title": "حملة تلقيح", "url": "https://example.com/1"}, ensure_ascii=False),
@@ -399,7 +419,6 @@ def test_api_endpoints_are_named_and_ask_returns_the_structured_answer(seeds_ind
 # ---------------------------------------------------------------------------- filters, outlet · date, the collection
 
 from qa.errors import InputError  # noqa: E402
-from qa.filters import Filters  # noqa: E402
 from qa.render_html import citation_meta, collection_html, filters_html  # noqa: E402
 from qa.ui import filters_from, per_month_frame  # noqa: E402
 from tests.chat_corpus import MONTHS, OTHER_OUTLET, OUTLET, WEATHER_QUESTION, news_records, collection_articles  # noqa: E402
