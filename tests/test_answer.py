@@ -130,8 +130,9 @@ def news_assistant(tmp_path_factory, real_embedder) -> Assistant:
 @pytest.mark.parametrize(
     "question",
     [
-        "ما هو سعر برميل النفط اليوم؟",
         "ما هو عدد الجنود الأمريكيين في أفغانستان؟",
+        "من هو رئيس وزراء الهند؟",
+        "ما هي عاصمة أستراليا؟",
     ],
 )
 def test_questions_the_articles_cannot_answer_are_refused_inside_real_news(news_assistant: Assistant, question: str) -> None:
