@@ -15,6 +15,7 @@ import numpy as np
 from qa.answer_model import AnswerModel, Question, default_model, featurize
 from qa.errors import InputError
 from qa.filters import Filters
+from qa.index import Snapshot
 from qa.quote import MAX_QUOTE_WORDS, Candidate, candidate_sentences, content_terms, trim_to_clause
 from qa.records import Answer, Citation, Quote
 from qa.render import answer_text
@@ -48,7 +49,7 @@ class Deliberation:
     the same object that answers, so what is measured is what runs."""
 
     question: Question
-    snapshot: object
+    snapshot: Snapshot
     ranked: list[Ranked]
     candidates: list[Candidate]
     features: np.ndarray
@@ -108,8 +109,8 @@ class Assistant:
         if not isinstance(question, str) or not question.strip():
             raise InputError("the question is empty; type a question")
         question = question.strip()
-        query = f"{context.strip()} {question}".strip()
         weighed = self.deliberate(question, k, context=context, filters=filters)
+        query = weighed.question.query
         related = tuple(hit_for(weighed.snapshot, r) for r in weighed.ranked[:3])
         language = weighed.question.language
         strength = weighed.confidence
@@ -184,8 +185,9 @@ class Assistant:
 
     def _pick(self, weighed: Deliberation, order: list[int], focus: set[str], kind: str) -> list[_Pick]:
         """The best sentence, then up to two more that the model finds at least `extra_quote` times as
-        likely to answer (close contenders, never padding): overlapping spans skipped, near-duplicates from other articles folded into the
-        first one's citations, adjacent sentences of one article merged."""
+        likely to answer (close contenders, never padding): overlapping spans skipped, near-duplicates
+        from other articles folded into the first one's citations, adjacent sentences of one article
+        merged."""
         snapshot, p = weighed.snapshot, weighed.probabilities
         extra_bar = self.model.extra_quote * float(p[order[0]]) if order else 1.0
         picks: list[_Pick] = []

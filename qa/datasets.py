@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.normalize import normalize
 from qa.records import Article
 
 SPLIT_SEED = "qa-answer-model-v1"
@@ -30,6 +31,18 @@ class Question:
     doc_id: str
     article: str
     answers: tuple[str, ...]
+
+
+def article_of(doc_id: str) -> str:
+    """The article a development paragraph belongs to (`load_squad` ids are `article#n`); a news
+    article is its own."""
+    return doc_id.split("#")[0]
+
+
+def contains_answer(text: str, answers: tuple[str, ...]) -> bool:
+    """Whether `text` holds one of the gold answers, compared after Arabic normalization."""
+    folded = normalize(text)
+    return any(normalize(a).strip() and normalize(a).strip() in folded for a in answers)
 
 
 def split_of(article: str) -> str:

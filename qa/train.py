@@ -32,14 +32,14 @@ import random
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qa.answer_model import FEATURES, AnswerModel, Logistic, question_features
-from qa.datasets import Question, load_news, load_squad, split_of
-from qa.normalize import normalize
+from qa.datasets import Question, article_of, contains_answer, load_news, load_squad, split_of
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 CROSS_LINGUAL = ("de", "es", "ru", "zh")
@@ -58,12 +58,6 @@ C = 0.01
 """Inverse L2 strength of both regressions. Held-out figures were flat from 1 (scikit-learn's default)
 to 0.01; the stronger penalty keeps correlated features (sentence, chunk and best cosines) from
 taking large opposing weights that extrapolate badly on collections unlike the training one."""
-
-
-def contains_answer(text: str, answers: tuple[str, ...]) -> bool:
-    """Whether `text` holds one of the gold answers, compared after Arabic normalization."""
-    folded = normalize(text)
-    return any(normalize(a).strip() and normalize(a).strip() in folded for a in answers)
 
 
 def question_sets(data: Path, languages: tuple[str, ...]) -> tuple[list, dict[str, list[tuple[Question, str]]]]:
@@ -109,12 +103,12 @@ def collect(index, sets: dict[str, list[tuple[Question, str]]], log=print) -> di
     started = time.perf_counter()
     rng = random.Random(SMALL_SEED)
     everything = index.document_ids
-    groups = sorted({d.split("#")[0] for d in everything})
+    groups = sorted({article_of(d) for d in everything})
     for done, (article, group) in enumerate(by_article.items(), start=1):
-        own = [d for d in everything if d.split("#")[0] == article]
+        own = [d for d in everything if article_of(d) == article]
         blind = Assistant(Retriever(index.without(own)), model=_FeaturesOnly())
         others = set(rng.sample([g for g in groups if g != article], SMALL_OTHERS))
-        kept = [d for d in everything if d.split("#")[0] in others]
+        kept = [d for d in everything if article_of(d) in others]
         small = Assistant(Retriever(index.without(set(everything) - set(kept) - set(own))), model=_FeaturesOnly())
         small_blind = Assistant(Retriever(index.without(set(everything) - set(kept))), model=_FeaturesOnly())
         for name, q, text in group:
@@ -167,8 +161,8 @@ def _old_rule(weighed) -> list[float]:
             score[i] += 1.0 / (60 + rank)
     best_cos = max(c.dense for c in cands)
     cross = bool(weighed.features[0, FEATURES.index("cross_lingual")])
-    chunk_coverage = max(weighed.features[:, FEATURES.index("lex_article")]) if not cross else 0.0
-    evidence = best_cos + (0.0 if cross else 0.1 * chunk_coverage) - (0.76 if cross else 0.865)
+    coverage = max(weighed.features[:, FEATURES.index("lex_article")]) if not cross else 0.0
+    evidence = best_cos + (0.0 if cross else 0.1 * coverage) - (0.76 if cross else 0.865)
     return [evidence + s * 1e-3 for s in score]
 
 
@@ -278,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     question = logistic(asked["features"][fit_on], asked["present"][fit_on])
     arabic = fit_on & np.isin(asked["set"], ARABIC_SETS) & (asked["present"] == 1)
     threshold = threshold_for(question(asked["features"][arabic]), TARGET_PRESENT_ABSTENTION)
-    model = AnswerModel(sentence, question, threshold, EXTRA_QUOTE, {})
+    model = AnswerModel(sentence, question, threshold, EXTRA_QUOTE, meta={})
     result = {"threshold": round(threshold, 4), "train": report(asked, model, "train"), "heldout": report(asked, model, "heldout")}
     meta = {
         "trained_by": "python -m qa.train" + (f" --leave-out {args.leave_out}" if args.leave_out else ""),
@@ -289,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         "questions": int(fit_on.sum()),
         "heldout": result["heldout"],
     }
-    model = AnswerModel(sentence, question, threshold, EXTRA_QUOTE, meta)
+    model = replace(model, meta=meta)
     if not args.leave_out:
         args.out.write_text(json.dumps(model.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(result, ensure_ascii=False, indent=1))
