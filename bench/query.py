@@ -144,8 +144,9 @@ class ReplayEmbedder:
         return vectors, sentences
 
 
-def corpus(size: int, cache: dict) -> list:
-    """Copies of the base articles with varied ids, until `size` chunks (within one article)."""
+def corpus(size: int):
+    """Copies of the base articles with varied ids, until `size` chunks (within one article), generated
+    as the build consumes them."""
     from qa.chunking import Chunker
     from qa.config import Settings
 
@@ -153,33 +154,34 @@ def corpus(size: int, cache: dict) -> list:
     articles, _ = base_articles()
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
     per_article = [len(chunker.spans(a.text)) for a in articles]
-    out, total, copy = [], 0, 0
+    total, copy = 0, 0
     while total < size:
         for article, chunks in zip(articles, per_article):
             if total >= size:
-                break
-            out.append(replace(article, id=f"{article.id}@{copy}"))
+                return
+            yield replace(article, id=f"{article.id}@{copy}")
             total += chunks
         copy += 1
-    return out
 
 
 def build(size: int, cache_path: Path, index_dir: Path, noise: float) -> dict:
-    """(child) Build the N-chunk index with replayed vectors, in one commit."""
+    """(child) Build the N-chunk index with replayed vectors, streaming the corpus through the default
+    checkpoints (one segment per 500 articles, tiered merges), as `qa index` would."""
     from qa.config import Settings
     from qa.index import Index
 
     cache = pickle.loads(cache_path.read_bytes())
-    articles = corpus(size, cache)
-    settings = Settings(model=cache["name"], checkpoint_every=len(articles) + 1)
+    settings = Settings(model=cache["name"])
     started = time.perf_counter()
-    index = Index.build(articles, index_dir, settings=settings, embedder=ReplayEmbedder(cache, noise), progress=False)
+    index = Index.build(corpus(size), index_dir, settings=settings, embedder=ReplayEmbedder(cache, noise), progress=False)
+    stats = index.stats()
     return {
-        "articles": len(articles),
+        "articles": stats["documents"],
         "chunks": len(index),
+        "segments": stats["segments"],
         "build_without_model_s": round(time.perf_counter() - started, 1),
         "build_peak_rss_mb": peak_rss_mb(),
-        "index_mb": round(index.stats()["size_bytes"] / 2**20, 1),
+        "index_mb": round(stats["size_bytes"] / 2**20, 1),
     }
 
 
@@ -214,6 +216,7 @@ def query(index_dir: Path, queries: int, precision: str) -> dict:
             call(q)
             times.append((time.perf_counter() - started) * 1000)
         at += queries
+    peak = peak_rss_mb()  # before the recall check below, which copies every vector twice
     store = index.snapshot().vectors
     recall = None
     if store.nprobe is not None:  # approximate: compare with an exact scan of the same vectors
@@ -226,6 +229,7 @@ def query(index_dir: Path, queries: int, precision: str) -> dict:
         recall = round(float(np.mean([len(set(store.search(v, 10)[1]) & set(exact.search(v, 10)[1])) / 10 for v in asked])), 4)
     return {
         "chunks": len(index),
+        "segments": len(index.snapshot().segments),
         "vector_index": store.kind,
         "nlist": store.nlist,
         "nprobe": store.nprobe,
@@ -233,7 +237,7 @@ def query(index_dir: Path, queries: int, precision: str) -> dict:
         "query_encoder": "onnxruntime" if index.embedder.onnx else "torch",
         "open_and_warm_s": round(open_s, 1),
         **{name: percentiles(ms) for name, ms in timings.items()},
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak,
         "load": machine()["loadavg"],
     }
 

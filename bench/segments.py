@@ -78,20 +78,20 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def corpus(chunks: int, offset: int = 0) -> list:
-    """Jawhara articles (repeated with new ids) until about `chunks` chunks (estimated at 1 per 900 chars)."""
+def corpus(chunks: int, offset: int = 0):
+    """Jawhara articles (repeated with new ids) until about `chunks` chunks (estimated at 1 per 900
+    chars), generated as the build consumes them."""
     from tests.news_corpus import jawhara_articles
 
     base = jawhara_articles()
-    out, total, copy = [], 0, 0
+    total, copy = 0, 0
     while total < chunks:
         for article in base:
             if total >= chunks:
-                break
-            out.append(replace(article, id=f"{article.id}@{copy + offset}"))
+                return
+            yield replace(article, id=f"{article.id}@{copy + offset}")
             total += max(1, -(-len(article.text) // 900))
         copy += 1
-    return out
 
 
 def percentile(ms: list[float], q: float) -> float:
@@ -127,12 +127,12 @@ def add_100(size: int, workdir: Path) -> dict:
     from qa.index import Index
 
     replay = Replay()
-    articles = corpus(size)
     settings = Settings(model=Replay.name, checkpoint_every=2000)
     started = time.perf_counter()
-    index = Index.build(articles, workdir / f"index-{size}", settings=settings, embedder=replay, progress=False)
+    index = Index.build(corpus(size), workdir / f"index-{size}", settings=settings, embedder=replay, progress=False)
     build_s = time.perf_counter() - started
     new = [replace(a, id=f"{a.id}@new") for a in corpus(200, offset=10_000)][:100]
+    build_peak = peak_rss_mb()
     replay.embedding_s = 0.0
     before, started = wchar(), time.perf_counter()
     report = index.add(new, progress=False)
@@ -144,7 +144,8 @@ def add_100(size: int, workdir: Path) -> dict:
     return {
         "chunks_before": len(index) - report.chunks_embedded,
         "build_s": round(build_s, 1),
-        "build_peak_rss_mb": peak_rss_mb(),
+        "build_peak_rss_mb": build_peak,
+        "add_peak_rss_mb": peak_rss_mb(),
         "segments_after_add": len(snap.segments),
         "added_articles": len(report.added),
         "added_chunks": report.chunks_embedded,

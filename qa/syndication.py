@@ -18,8 +18,7 @@ story's versions chain A~B~C); every candidate pair is checked against the thres
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -77,27 +76,6 @@ def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a == b))
 
 
-def save(folder: Path, doc_ids: Iterable[str], by_id: dict[str, np.ndarray]) -> None:
-    """Write the signatures of `doc_ids`, in that order (the order of the articles file)."""
-    rows = [by_id[d] for d in doc_ids]
-    np.save(folder / SIGNATURES, np.stack(rows) if rows else np.zeros((0, NUM_PERM), np.uint32))
-
-
-def load(folder: Path, articles: dict[str, Article]) -> dict[str, np.ndarray]:
-    """Signatures per article id; an index written before signatures existed gets them computed.
-
-    Raises:
-        ValueError: the file does not hold one row per article.
-    """
-    path = folder / SIGNATURES
-    if not path.is_file():
-        return dict(zip(articles, signatures(list(articles.values()))))
-    rows = np.load(path, allow_pickle=False)
-    if rows.shape != (len(articles), NUM_PERM):
-        raise ValueError(f"{path.name}: {rows.shape} signatures for {len(articles)} articles")
-    return dict(zip(articles, rows))
-
-
 def candidate_pairs(matrix: np.ndarray) -> set[tuple[int, int]]:
     """Row pairs that share at least one LSH band (equal values on all `ROWS` rows of it)."""
     n = len(matrix)
@@ -145,8 +123,12 @@ def stories(snapshot: Snapshot) -> dict[str, tuple[str, ...]]:
     """The snapshot's syndication groups (articles without copies are absent), computed once."""
     found = snapshot.memo.get("stories")
     if found is None:
-        doc_ids = list(snapshot.articles)
-        matrix = np.stack([snapshot.signatures[d] for d in doc_ids]) if doc_ids else np.zeros((0, NUM_PERM), np.uint32)
+        doc_ids, rows = [], []
+        for part in snapshot.segments:
+            live = [i for i, a in enumerate(part.segment.docs) if a.id not in part.deleted]
+            doc_ids += [part.segment.docs[i].id for i in live]
+            rows.append(part.segment.signatures[live])
+        matrix = np.concatenate(rows) if rows else np.zeros((0, NUM_PERM), np.uint32)
         found = snapshot.memo["stories"] = groups(doc_ids, matrix)
     return found
 

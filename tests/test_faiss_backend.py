@@ -143,7 +143,7 @@ def test_retrains_when_it_outgrows_its_cells(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_limit_from_the_environment_and_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("QA_EXACT_LIMIT", raising=False)
-    assert exact_limit() == 200_000
+    assert exact_limit() == 20_000
     monkeypatch.setenv("QA_EXACT_LIMIT", "1000")
     assert exact_limit() == 1000
     monkeypatch.setenv("QA_EXACT_LIMIT", "many")

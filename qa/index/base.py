@@ -8,9 +8,10 @@ and never see a half-applied change.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -192,35 +193,45 @@ class Index:
     def _write(
         self, source: Source, *, progress: bool, rebuild: bool = False, warnings: list[str] | None = None
     ) -> UpdateReport:
+        """Stream `source` through chunking, embedding and one commit per `checkpoint_every` articles:
+        memory holds one batch, whatever the source's size (a list or generator of articles is
+        consumed as it goes)."""
         started = time.perf_counter()
         report = UpdateReport(warnings=list(warnings or []))
         if isinstance(source, (str, os.PathLike)):
             result = read_path(source)
-            articles, report.warnings = result.articles, report.warnings + result.warnings
+            articles, report.warnings = iter(result.articles), report.warnings + result.warnings
         else:
-            articles = _unique_articles(list(source), report.warnings)
-        if not articles and (rebuild or not self._state.articles):
+            articles = _unique_articles(source, report.warnings)
+        first = next(articles, None)
+        if first is None and (rebuild or not self._state.articles):
             raise InputError("no usable document to index" + (f": {report.warnings[0]}" if report.warnings else ""))
         if not rebuild:
             self._catch_up()
         # A rebuild prepares its state privately: readers keep the committed one until the first commit.
         state = self._empty_state(dim=0, generation=self._committed_generation()) if rebuild else self._state
-        pending = []
-        for article in articles:
-            old = state.articles.get(article.id)
-            if old is not None and old.content_hash == article.content_hash:
-                report.unchanged.append(article.id)
-            else:
-                (report.updated if old is not None else report.added).append(article.id)
-                pending.append(article)
-        with _progress_bar(progress, len(pending)) as bar:
-            step = self.settings.checkpoint_every
-            for begin in range(0, len(pending), step):
-                batch = pending[begin : begin + step]
-                new_chunks, vectors, sentences = self._embed(batch, bar)
+        bar = None
+        try:
+            for batch in _batches(itertools.chain([] if first is None else [first], articles), self.settings.checkpoint_every):
+                pending = []
+                for article in batch:
+                    old_hash = state.articles.content_hash(article.id)
+                    if old_hash == article.content_hash:
+                        report.unchanged.append(article.id)
+                    else:
+                        (report.updated if old_hash is not None else report.added).append(article.id)
+                        pending.append(article)
+                if not pending:
+                    continue
+                if bar is None:
+                    bar = _progress_bar(progress)
+                new_chunks, vectors, sentences = self._embed(pending, bar)
                 report.chunks_embedded += len(new_chunks)
-                replaced = [a.id for a in batch if a.id in state.articles]
-                state = self._commit_batch(state, batch, new_chunks, vectors, sentences, replaced)
+                replaced = [a.id for a in pending if a.id in state.articles]
+                state = self._commit_batch(state, pending, new_chunks, vectors, sentences, replaced)
+        finally:
+            if bar is not None:
+                bar.close()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -304,9 +315,9 @@ class Index:
         re-embedded. The evaluation uses it to ask questions whose source article is absent."""
         view = Index(self.index_dir, self.settings, self._embedder)
         state, gone = self._state, set(doc_ids)
-        live = [LiveSegment(p.segment, p.deleted | {d for d in gone if state.doc_segment.get(d) == p.segment.name}) for p in state.segments]
+        live = [LiveSegment(p.segment, p.deleted | {d for d in gone if p.position_of(d) is not None}) for p in state.segments]
         view._state = reader.assemble(
-            state, live, dim=state.vectors.dim, generation=state.generation, next_chunk_id=state.next_chunk_id,
+            live, dim=state.vectors.dim, generation=state.generation, next_chunk_id=state.next_chunk_id,
             updated_at=state.updated_at, next_segment=state.next_segment,
         )
         view._probe, view._embedder_checked = self._probe, self._embedder_checked
@@ -455,16 +466,16 @@ class Index:
             "deleted_documents": sum(len(p.deleted) for p in state.segments),
             "size_bytes": size,
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(state.updated_at)) if state.updated_at else None,
-            **overview(state.articles.values()),
+            **overview(state.articles.metadata()),
         }
 
     def _empty_state(self, dim: int | None, generation: int = 0) -> Snapshot:
         return reader.empty(dim or 0, generation=generation, next_segment=writer.next_segment_number(self.index_dir, reader.empty(0)))
 
 
-def _unique_articles(articles: list[Article], warnings: list[str]) -> list[Article]:
+def _unique_articles(articles: Iterable[Article], warnings: list[str]) -> Iterator[Article]:
+    """The articles with text, first of each id, as they come (warnings name the others)."""
     seen: set[str] = set()
-    unique = []
     for article in articles:
         if not isinstance(article, Article):
             raise InputError(f"expected Article records, got {type(article).__name__}")
@@ -475,8 +486,27 @@ def _unique_articles(articles: list[Article], warnings: list[str]) -> list[Artic
             warnings.append(f"{article.id}: skipped: empty document")
             continue
         seen.add(article.id)
-        unique.append(article)
-    return unique
+        yield article
+
+
+def _batches(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    batch: list[Article] = []
+    for article in articles:
+        batch.append(article)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _progress_bar(enabled: bool):
+    """A chunks-per-second bar whose total grows as each checkpoint batch is chunked."""
+    if not enabled:
+        return _NullBar()
+    from tqdm import tqdm
+
+    return tqdm(desc="Embedding", unit="chunk", total=0, dynamic_ncols=True)
 
 
 class _NullBar:
@@ -485,17 +515,5 @@ class _NullBar:
     def update(self, n: int = 1) -> None:
         pass
 
-    def __enter__(self) -> _NullBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
         pass
-
-
-def _progress_bar(enabled: bool, documents: int):
-    """A chunks-per-second bar whose total grows as each checkpoint batch is chunked."""
-    if not enabled or documents == 0:
-        return _NullBar()
-    from tqdm import tqdm
-
-    return tqdm(desc="Embedding", unit="chunk", total=0, dynamic_ncols=True)

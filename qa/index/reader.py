@@ -7,15 +7,16 @@ search methods of a single index: `vectors` (`VectorIndex`) and `lexical`
 excluded inside that segment's search, then merge by score (equal scores: lower chunk id first), so
 the top k never loses a row to a deleted one and never depends on how the collection is segmented.
 
-The next snapshot is assembled from the previous one: only articles of segments that appeared,
-disappeared or gained tombstones are touched, so an add costs what it adds, not the collection.
+Articles, chunks and sentences are looked up in the segments on access (`Articles`, `Chunks` ...), never
+copied into per-snapshot dictionaries: a new snapshot costs O(segments), so an add costs what it adds,
+and a process's memory is what its segments keep resident, not a Python object per chunk.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,8 @@ class LiveSegment:
         if not self.deleted:
             return None
         if "live" not in self.memo:
-            self.memo["live"] = np.asarray([d not in self.deleted for d in self.segment.doc_of_row], dtype=bool)
+            gone = [self.segment.position[d] for d in self.deleted if d in self.segment.position]
+            self.memo["live"] = ~np.isin(self.segment.doc_index, gone)
         return self.memo["live"]
 
     @property
@@ -59,8 +61,134 @@ class LiveSegment:
     def live_count(self) -> int:
         return len(self.live_ids)
 
-    def live_articles(self) -> list[Article]:
-        return [a for a in self.segment.articles if a.id not in self.deleted]
+    @property
+    def live_documents(self) -> int:
+        return len(self.segment.docs) - len(self.deleted)
+
+    def row_of(self, chunk_id: int) -> int | None:
+        """The live row holding `chunk_id`, if this segment has it."""
+        ids = self.segment.ids
+        if not len(ids) or chunk_id < ids[0] or chunk_id > ids[-1]:
+            return None
+        row = int(np.searchsorted(ids, chunk_id))
+        if ids[row] != chunk_id or (self.live is not None and not self.live[row]):
+            return None
+        return row
+
+    def position_of(self, doc_id: str) -> int | None:
+        """The position of live article `doc_id` in this segment, if it has it."""
+        position = self.segment.position.get(doc_id)
+        return None if position is None or doc_id in self.deleted else position
+
+
+class _Located:
+    """Lookups by id across a snapshot's live segments (each article and chunk is live in one)."""
+
+    def __init__(self, parts: tuple[LiveSegment, ...]) -> None:
+        self.parts = parts
+
+    def _doc(self, doc_id: str) -> tuple[LiveSegment, int] | None:
+        for part in self.parts:
+            position = part.position_of(doc_id)
+            if position is not None:
+                return part, position
+        return None
+
+    def _chunk(self, chunk_id: int) -> tuple[LiveSegment, int] | None:
+        for part in self.parts:
+            row = part.row_of(int(chunk_id))
+            if row is not None:
+                return part, row
+        return None
+
+    def _found(self, found, key):
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return self._find(key) is not None
+
+    def _find(self, key):  # pragma: no cover - each view defines it
+        raise NotImplementedError
+
+
+class Articles(_Located, Mapping[str, Article]):
+    """The live articles by id, their texts read from the segments' memory-mapped files on access."""
+
+    def _find(self, key):
+        return self._doc(key) if isinstance(key, str) else None
+
+    def __getitem__(self, doc_id: str) -> Article:
+        part, position = self._found(self._find(doc_id), doc_id)
+        return part.segment.article(position)
+
+    def __iter__(self) -> Iterator[str]:
+        for part in self.parts:
+            for article in part.segment.docs:
+                if article.id not in part.deleted:
+                    yield article.id
+
+    def __len__(self) -> int:
+        return sum(p.live_documents for p in self.parts)
+
+    def metadata(self) -> Iterator[Article]:
+        """Every live article without its text (`text` is ""): for filters and overviews, which
+        would otherwise decode the whole collection."""
+        for part in self.parts:
+            for article in part.segment.docs:
+                if article.id not in part.deleted:
+                    yield article
+
+    def content_hash(self, doc_id: str) -> str | None:
+        found = self._find(doc_id)
+        return None if found is None else found[0].segment.hashes[found[1]]
+
+    def segment_of(self, doc_id: str) -> str | None:
+        found = self._find(doc_id)
+        return None if found is None else found[0].segment.name
+
+
+class Chunks(_Located, Mapping[int, Chunk]):
+    """The live chunks by id (iterated in id order), built from the segments on access."""
+
+    def _find(self, key):
+        return self._chunk(key) if isinstance(key, (int, np.integer)) else None
+
+    def __getitem__(self, chunk_id: int) -> Chunk:
+        part, row = self._found(self._find(chunk_id), chunk_id)
+        return part.segment.chunk(row)
+
+    def __iter__(self) -> Iterator[int]:
+        arrays = [p.live_ids for p in self.parts]
+        return iter(np.sort(np.concatenate(arrays)).tolist() if arrays else [])
+
+    def __len__(self) -> int:
+        return sum(p.live_count for p in self.parts)
+
+
+class Sentences(Chunks, Mapping[int, tuple[np.ndarray, np.ndarray]]):
+    """Each live chunk's absolute sentence spans and unit vectors (float16, memory-mapped)."""
+
+    def __getitem__(self, chunk_id: int) -> tuple[np.ndarray, np.ndarray]:
+        part, row = self._found(self._find(chunk_id), chunk_id)
+        return part.segment.sentences(row)
+
+
+class DocChunks(Articles, Mapping[str, tuple[int, ...]]):
+    """Each live article's chunk ids, in order."""
+
+    def __getitem__(self, doc_id: str) -> tuple[int, ...]:
+        part, position = self._found(self._find(doc_id), doc_id)
+        return tuple(part.segment.ids[part.segment.rows_of(position)].tolist())
+
+
+class Signatures(Articles, Mapping[str, np.ndarray]):
+    """Each live article's MinHash signature (`qa.syndication`)."""
+
+    def __getitem__(self, doc_id: str) -> np.ndarray:
+        part, position = self._found(self._find(doc_id), doc_id)
+        return part.segment.signatures[position]
 
 
 class VectorIndex:
@@ -135,33 +263,49 @@ class VectorIndex:
 @dataclass(frozen=True)
 class Snapshot:
     """One committed state, never mutated once published: a query reads one snapshot throughout, so a
-    concurrent write, merge or reload can never hand it a chunk id from another state."""
+    concurrent write, merge or reload can never hand it a chunk id from another state.
+
+    `articles`, `chunks`, `doc_chunks`, `sentences` and `signatures` are read-only mappings over the
+    live segments, not copies: a snapshot costs what its segments hold, and publishing the next one
+    costs nothing per article."""
 
     generation: int
-    articles: dict[str, Article]
-    chunks: dict[int, Chunk]
-    doc_chunks: dict[str, tuple[int, ...]]
-    sentences: dict[int, tuple[np.ndarray, np.ndarray]]
+    segments: tuple[LiveSegment, ...]
     vectors: VectorIndex
     lexical: LexicalIndex
     next_chunk_id: int
     updated_at: float
-    signatures: dict[str, np.ndarray]
-    """Each article's MinHash signature, from which `qa.syndication` groups syndicated copies."""
-    segments: tuple[LiveSegment, ...] = ()
-    doc_segment: dict[str, str] = field(default_factory=dict)
-    """Which live segment holds each article (where a delete puts its tombstone)."""
     next_segment: int = 1
     memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
     """Data derived from this snapshot on first use (filter columns, syndication groups)."""
 
+    @property
+    def articles(self) -> Articles:
+        return Articles(self.segments)
+
+    @property
+    def chunks(self) -> Chunks:
+        return Chunks(self.segments)
+
+    @property
+    def doc_chunks(self) -> DocChunks:
+        return DocChunks(self.segments)
+
+    @property
+    def sentences(self) -> Sentences:
+        return Sentences(self.segments)
+
+    @property
+    def signatures(self) -> Signatures:
+        """Each article's MinHash signature, from which `qa.syndication` groups syndicated copies."""
+        return Signatures(self.segments)
+
 
 def empty(dim: int, generation: int = 0, next_segment: int = 1) -> Snapshot:
-    return assemble(None, (), dim=dim, generation=generation, next_chunk_id=0, updated_at=0.0, next_segment=next_segment)
+    return assemble((), dim=dim, generation=generation, next_chunk_id=0, updated_at=0.0, next_segment=next_segment)
 
 
 def assemble(
-    previous: Snapshot | None,
     segments: Iterable[LiveSegment],
     *,
     dim: int,
@@ -170,78 +314,32 @@ def assemble(
     updated_at: float,
     next_segment: int,
 ) -> Snapshot:
-    """The snapshot of `segments`, reusing `previous`'s records for segments both share: articles of
-    segments that left (or of new tombstones) are removed first, then those of new segments added."""
+    """The snapshot of `segments`: O(segments), whatever the collection's size."""
     segments = tuple(segments)
-    articles = dict(previous.articles) if previous else {}
-    chunks = dict(previous.chunks) if previous else {}
-    doc_chunks = dict(previous.doc_chunks) if previous else {}
-    sentences = dict(previous.sentences) if previous else {}
-    signatures = dict(previous.signatures) if previous else {}
-    doc_segment = dict(previous.doc_segment) if previous else {}
-    before = {s.segment.name: s for s in previous.segments} if previous else {}
-    after = {s.segment.name: s for s in segments}
-
-    def remove(doc_ids: Iterable[str]) -> None:
-        for doc_id in doc_ids:
-            articles.pop(doc_id, None)
-            signatures.pop(doc_id, None)
-            doc_segment.pop(doc_id, None)
-            for chunk_id in doc_chunks.pop(doc_id, ()):
-                chunks.pop(chunk_id, None)
-                sentences.pop(chunk_id, None)
-
-    for name, old in before.items():
-        new = after.get(name)
-        if new is None or new.segment is not old.segment:
-            remove(a.id for a in old.live_articles())
-        else:
-            remove(new.deleted - old.deleted)
-    for name, new in after.items():
-        old = before.get(name)
-        if old is not None and old.segment is new.segment:
-            continue
-        segment = new.segment
-        rows_of = segment.doc_rows
-        for position, article in enumerate(segment.articles):
-            if article.id in new.deleted:
-                continue
-            articles[article.id] = article
-            signatures[article.id] = segment.signatures[position]
-            doc_segment[article.id] = name
-            ids = []
-            for row in rows_of[article.id]:
-                chunk = segment.chunk(row, article.text)
-                chunks[chunk.id] = chunk
-                sentences[chunk.id] = segment.sentences(row)
-                ids.append(chunk.id)
-            doc_chunks[article.id] = tuple(ids)
     lexical = LexicalIndex(tuple(LexicalPart(s.segment.postings, s.segment.ids, s.live) for s in segments))
     return Snapshot(
         generation=generation,
-        articles=articles,
-        chunks=chunks,
-        doc_chunks=doc_chunks,
-        sentences=sentences,
+        segments=segments,
         vectors=VectorIndex(segments, dim),
         lexical=lexical,
         next_chunk_id=next_chunk_id,
         updated_at=updated_at,
-        signatures=signatures,
-        segments=segments,
-        doc_segment=doc_segment,
         next_segment=next_segment,
     )
 
 
 def counts(state: Snapshot) -> dict[str, int]:
     """What the manifest records, and loading checks, of a state."""
+    sentences = 0
+    for part in state.segments:
+        per_row = np.asarray(part.segment.sentence_counts)
+        sentences += int(per_row.sum() if part.live is None else per_row[part.live].sum())
     return {
         "documents": len(state.articles),
         "chunks": len(state.chunks),
         "vectors": state.vectors.count,
         "lexical": state.lexical.count,
-        "sentences": sum(len(spans) for spans, _ in state.sentences.values()),
+        "sentences": sentences,
     }
 
 
@@ -275,12 +373,11 @@ def read_state(index_dir: Path, manifest: dict[str, Any], previous: Snapshot | N
                 raise IndexCorruptError(f"{folder}: unreadable index data ({type(exc).__name__}: {exc}); {hint}".replace("\n", " ")) from exc
             segment.files = entry["files"]
         deleted = frozenset(entry.get("deleted", ()))
-        if not deleted <= segment.doc_rows.keys():
+        if not deleted <= segment.position.keys():
             raise IndexCorruptError(f"{folder}: the manifest tombstones articles this segment does not hold; {hint}")
         live.append(LiveSegment(segment, deleted))
     dim = int(manifest["model"]["dim"])
     state = assemble(
-        previous,
         live,
         dim=dim,
         generation=int(manifest["generation"]),

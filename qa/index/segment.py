@@ -2,8 +2,10 @@
 
 ```
 seg-000007/
-  docs.jsonl        one article per line (text verbatim, content hash)
-  chunks.jsonl      chunk id, article id, start, end (ids ascending: the row order of every store)
+  docs.jsonl        one article's metadata and content hash per line (position = line number)
+  texts.bin         the articles' texts, UTF-8, one after another (memory-mapped when loaded)
+  texts.npy         their byte offsets (articles + 1)
+  chunks.npy        per chunk: id, article position, start, end (ids ascending: the row order below)
   vectors.faiss     their vectors (`FaissStore`, keyed by chunk id)
   postings/         their BM25 term frequencies (`qa.index.lexical.Postings`)
   sentences/        counts.npy, spans.npy, vectors.npy (float16, memory-mapped)
@@ -12,16 +14,19 @@ seg-000007/
 
 A commit writes one new segment for what it adds and never rewrites an old one: deletes are
 tombstones in the manifest (`qa.index.reader`), and a merge (`qa.index.writer`) writes a new segment
-from the live rows of several. Folders of the format before segments (`gen-NNNNNN`, with bm25s files
-and sometimes `sentences.npz`) load as a segment too: their postings are rebuilt in memory from the
-chunk texts until a merge or `qa optimize` rewrites them.
+from the live rows of several. A loaded segment keeps in memory only what every query or filter
+needs of each article and chunk (metadata, offsets, vectors for FAISS); texts, postings and sentence
+vectors stay on disk, memory-mapped, so a process holding a million chunks pays for the pages its
+questions touch. Older folders still load: segments of format 2 (texts inside docs.jsonl, chunks as
+JSON lines) and generation folders of format 1 (`gen-NNNNNN`, bm25s files and sometimes
+`sentences.npz`), whose postings are rebuilt in memory until a merge or `qa optimize` rewrites them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +38,61 @@ from qa.index.lexical import Postings
 from qa.records import Article, Chunk
 
 DOCS = "docs.jsonl"
-CHUNKS = "chunks.jsonl"
+TEXTS, TEXT_OFFSETS = "texts.bin", "texts.npy"
+CHUNKS = "chunks.npy"
 VECTORS = "vectors.faiss"
 POSTINGS = "postings"
 SENTENCES = "sentences"
 """counts.npy (sentences per chunk, in chunk id order), spans.npy (int64 pairs) and vectors.npy
 (float16, memory-mapped when loaded: about 4 KB per chunk, of which a query reads only its candidates')."""
-LEGACY_SENTENCES = "sentences.npz"  # the same three arrays in one zip, read by np.load whole
+LEGACY_CHUNKS = "chunks.jsonl"  # format 2 and before: {"id", "doc_id", "start", "end"} per line
+LEGACY_SENTENCES = "sentences.npz"  # format 1: the same three arrays in one zip, read by np.load whole
+TEXT_CACHE = 256
+"""Decoded article texts a segment keeps: a question reads a few dozen articles, several times each."""
+
+
+class Texts:
+    """Article texts by position, stored as one UTF-8 buffer and its offsets (a memory map once
+    written, so a collection's text costs address space, not memory)."""
+
+    def __init__(self, buffer: np.ndarray, offsets: np.ndarray) -> None:
+        self.buffer = buffer
+        self.offsets = offsets
+        self._decoded: dict[int, str] = {}
+
+    @classmethod
+    def of(cls, texts: Sequence[bytes | str]) -> Texts:
+        encoded = [t.encode("utf-8") if isinstance(t, str) else t for t in texts]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in encoded], out=offsets[1:])
+        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def raw(self, position: int) -> bytes:
+        return self.buffer[self.offsets[position] : self.offsets[position + 1]].tobytes()
+
+    def __getitem__(self, position: int) -> str:
+        text = self._decoded.get(position)
+        if text is None:
+            if len(self._decoded) >= TEXT_CACHE:
+                self._decoded.clear()  # atomic under the GIL, unlike an LRU's reordering
+            text = self._decoded[position] = self.raw(position).decode("utf-8")
+        return text
+
+    def save(self, folder: Path) -> None:
+        (folder / TEXTS).write_bytes(self.buffer.tobytes())
+        np.save(folder / TEXT_OFFSETS, self.offsets)
+
+    @classmethod
+    def load(cls, folder: Path) -> Texts:
+        offsets = np.load(folder / TEXT_OFFSETS, allow_pickle=False)
+        size = (folder / TEXTS).stat().st_size
+        if len(offsets) < 1 or int(offsets[-1]) != size or np.any(np.diff(offsets) < 0):
+            raise ValueError(f"{TEXTS}: offsets do not match the file ({size} bytes)")
+        buffer = np.memmap(folder / TEXTS, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
+        return cls(buffer, offsets)
 
 
 @dataclass(eq=False)
@@ -47,10 +100,15 @@ class Segment:
     """The contents of one segment folder; never changed once written (identity is its `name`)."""
 
     name: str
-    articles: list[Article]
+    docs: list[Article]
+    """The articles without their text (`text` is ""): what filters, overviews and citations read."""
+    hashes: list[str]
+    """Each article's `content_hash`, which upserts compare without reading the text."""
+    texts: Texts
     ids: np.ndarray
     """Chunk ids, ascending: row r of every store below belongs to chunk `ids[r]`."""
-    doc_of_row: list[str]
+    doc_index: np.ndarray
+    """The position (in `docs`) of each row's article."""
     starts: np.ndarray
     ends: np.ndarray
     vectors: FaissStore
@@ -68,14 +126,23 @@ class Segment:
         return len(self.ids)
 
     @property
-    def doc_rows(self) -> dict[str, list[int]]:
-        """Each article's rows, in order."""
-        if "doc_rows" not in self.memo:
-            rows: dict[str, list[int]] = {a.id: [] for a in self.articles}
-            for row, doc_id in enumerate(self.doc_of_row):
-                rows[doc_id].append(row)
-            self.memo["doc_rows"] = rows
-        return self.memo["doc_rows"]
+    def position(self) -> dict[str, int]:
+        """Each article id's position in `docs`."""
+        if "position" not in self.memo:
+            self.memo["position"] = {a.id: i for i, a in enumerate(self.docs)}
+        return self.memo["position"]
+
+    def article(self, position: int) -> Article:
+        return replace(self.docs[position], text=self.texts[position])
+
+    def rows_of(self, position: int) -> np.ndarray:
+        """The rows of the article at `position`, in order."""
+        if "by_doc" not in self.memo:
+            order = np.argsort(self.doc_index, kind="stable")
+            bounds = np.searchsorted(self.doc_index[order], np.arange(len(self.docs) + 1))
+            self.memo["by_doc"] = (order, bounds)
+        order, bounds = self.memo["by_doc"]
+        return order[bounds[position] : bounds[position + 1]]
 
     @property
     def sentence_bounds(self) -> np.ndarray:
@@ -83,9 +150,9 @@ class Segment:
             self.memo["bounds"] = np.concatenate([[0], np.cumsum(self.sentence_counts)]).astype(np.int64)
         return self.memo["bounds"]
 
-    def chunk(self, row: int, text: str) -> Chunk:
-        start, end = int(self.starts[row]), int(self.ends[row])
-        return Chunk(int(self.ids[row]), self.doc_of_row[row], start, end, text[start:end])
+    def chunk(self, row: int) -> Chunk:
+        start, end, position = int(self.starts[row]), int(self.ends[row]), int(self.doc_index[row])
+        return Chunk(int(self.ids[row]), self.docs[position].id, start, end, self.texts[position][start:end])
 
     def sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.sentence_bounds[row], self.sentence_bounds[row + 1]
@@ -109,14 +176,17 @@ class Segment:
         ids = np.asarray([c.id for c in chunks], dtype=np.int64)
         store = FaissStore(dim)
         store.add(ids, vectors)
+        position = {a.id: i for i, a in enumerate(articles)}
         counts = np.asarray([len(s) for s, _ in sentences], dtype=np.int64)
         spans = np.concatenate([s for s, _ in sentences]).astype(np.int64).reshape(-1, 2) if sentences else np.zeros((0, 2), np.int64)
         sent = np.concatenate([np.asarray(v, dtype=np.float16) for _, v in sentences]).reshape(-1, dim) if sentences else np.zeros((0, dim), np.float16)
         return cls(
             name=name,
-            articles=list(articles),
+            docs=[replace(a, text="") for a in articles],
+            hashes=[a.content_hash for a in articles],
+            texts=Texts.of([a.text for a in articles]),
             ids=ids,
-            doc_of_row=[c.doc_id for c in chunks],
+            doc_index=np.asarray([position[c.doc_id] for c in chunks], dtype=np.int32),
             starts=np.asarray([c.start for c in chunks], dtype=np.int64),
             ends=np.asarray([c.end for c in chunks], dtype=np.int64),
             vectors=store,
@@ -130,29 +200,35 @@ class Segment:
     @classmethod
     def merged(cls, name: str, parts: Sequence[tuple[Segment, frozenset[str]]], dim: int) -> Segment:
         """One segment holding the live articles of `parts` (segment, its tombstoned article ids), rows
-        in chunk id order, with ids, vectors, sentence vectors and postings carried over (nothing is
-        re-embedded or re-tokenized). Memory: about the merged segment's vectors, twice."""
-        articles: list[Article] = []
-        signatures, ids, doc_of_row, starts, ends, vecs, counts, spans, sents, keeps = [], [], [], [], [], [], [], [], [], []
+        in chunk id order, with ids, texts, vectors, sentence vectors and postings carried over
+        (nothing is re-embedded, re-tokenized or even decoded). Memory: about the merged segment's
+        vectors and sentence vectors, twice; `qa.index.writer` bounds merged segments' size."""
+        if not parts:
+            raise ValueError("nothing to merge")
+        docs: list[Article] = []
+        hashes: list[str] = []
+        texts: list[bytes] = []
+        signatures, ids, doc_index, starts, ends, vecs, counts, spans, sents, keeps = [], [], [], [], [], [], [], [], [], []
         for segment, deleted in parts:
-            keep = np.asarray([d not in deleted for d in segment.doc_of_row], dtype=bool)
-            kept_docs = [i for i, a in enumerate(segment.articles) if a.id not in deleted]
-            articles.extend(segment.articles[i] for i in kept_docs)
+            kept_docs = [i for i, a in enumerate(segment.docs) if a.id not in deleted]
+            new_position = np.full(len(segment.docs), -1, dtype=np.int64)
+            new_position[kept_docs] = np.arange(len(docs), len(docs) + len(kept_docs))
+            docs.extend(segment.docs[i] for i in kept_docs)
+            hashes.extend(segment.hashes[i] for i in kept_docs)
+            texts.extend(segment.texts.raw(i) for i in kept_docs)
             signatures.append(segment.signatures[kept_docs])
+            keep = new_position[segment.doc_index] >= 0
             ids.append(segment.ids[keep])
-            doc_of_row.extend(d for d, k in zip(segment.doc_of_row, keep) if k)
+            doc_index.append(new_position[segment.doc_index[keep]])
             starts.append(segment.starts[keep])
             ends.append(segment.ends[keep])
             stored_ids, stored = segment.vectors.contents()
             vecs.append(stored[np.argsort(stored_ids)][keep])
-            rows = np.flatnonzero(keep)
-            take = _gather(segment.sentence_bounds, rows)
+            take = _gather(segment.sentence_bounds, np.flatnonzero(keep))
             counts.append(np.asarray(segment.sentence_counts)[keep])
             spans.append(np.asarray(segment.sentence_spans)[take].reshape(-1, 2))
             sents.append(np.asarray(segment.sentence_vectors[take], dtype=np.float16).reshape(-1, dim))
             keeps.append(keep)
-        if not parts:
-            raise ValueError("nothing to merge")
         all_ids = np.concatenate(ids)
         order = np.argsort(all_ids, kind="stable")  # segments need not hold contiguous id ranges
         target = np.empty_like(order)
@@ -164,11 +240,14 @@ class Segment:
         take = _gather(bounds, order)
         store = FaissStore(dim)
         store.add(all_ids[order], np.concatenate(vecs)[order])
+        del vecs
         return cls(
             name=name,
-            articles=articles,
+            docs=docs,
+            hashes=hashes,
+            texts=Texts.of(texts),
             ids=all_ids[order],
-            doc_of_row=[doc_of_row[i] for i in order.tolist()],
+            doc_index=np.concatenate(doc_index)[order].astype(np.int32),
             starts=np.concatenate(starts)[order],
             ends=np.concatenate(ends)[order],
             vectors=store,
@@ -185,11 +264,11 @@ class Segment:
         """Write every file of the segment into the (new, empty) `folder`."""
         folder.mkdir(parents=True)
         with (folder / DOCS).open("w", encoding="utf-8") as handle:
-            for article in self.articles:
-                handle.write(json.dumps({**doc_record(article), "hash": article.content_hash}, ensure_ascii=False) + "\n")
-        with (folder / CHUNKS).open("w", encoding="utf-8") as handle:
-            for chunk_id, doc_id, start, end in zip(self.ids.tolist(), self.doc_of_row, self.starts.tolist(), self.ends.tolist()):
-                handle.write(json.dumps({"id": chunk_id, "doc_id": doc_id, "start": start, "end": end}, ensure_ascii=False) + "\n")
+            for article, content_hash in zip(self.docs, self.hashes):
+                handle.write(json.dumps({**doc_record(article), "hash": content_hash}, ensure_ascii=False) + "\n")
+        self.texts.save(folder)
+        table = np.stack([self.ids, self.doc_index.astype(np.int64), self.starts, self.ends], axis=1) if self.count else np.zeros((0, 4), np.int64)
+        np.save(folder / CHUNKS, table.astype(np.int64))
         self.vectors.save(folder / VECTORS)
         self.postings.save(folder / POSTINGS)
         where = folder / SENTENCES
@@ -206,30 +285,35 @@ class Segment:
         Raises:
             OSError, ValueError, KeyError, TypeError, RuntimeError: unreadable or inconsistent files.
         """
-        articles = []
+        docs, hashes, inline_texts = [], [], []
         for line in (folder / DOCS).read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
-            record.pop("hash", None)
-            articles.append(Article(**record))
-        texts = {a.id: a.text for a in articles}
-        records = [json.loads(line) for line in (folder / CHUNKS).read_text(encoding="utf-8").splitlines()]
-        records.sort(key=lambda r: r["id"])
-        ids = np.asarray([r["id"] for r in records], dtype=np.int64)
-        doc_of_row = [r["doc_id"] for r in records]
-        if any(d not in texts for d in doc_of_row):
-            raise KeyError("a chunk names an article the segment does not hold")
-        starts = np.asarray([r["start"] for r in records], dtype=np.int64)
-        ends = np.asarray([r["end"] for r in records], dtype=np.int64)
+            content_hash = record.pop("hash", None)
+            inline_texts.append(record.pop("text", None))
+            article = Article(**record, text=inline_texts[-1] or "")
+            hashes.append(content_hash or article.content_hash)
+            docs.append(replace(article, text=""))
+        if (folder / TEXTS).is_file():
+            texts = Texts.load(folder)
+        else:  # format 2 and before: texts inside docs.jsonl
+            texts = Texts.of([t or "" for t in inline_texts])
+        del inline_texts
+        if len(texts) != len(docs):
+            raise ValueError(f"{folder.name}: {len(texts)} texts for {len(docs)} articles")
+        ids, doc_index, starts, ends = _read_chunks(folder, docs)
         vectors = FaissStore.load(folder / VECTORS)
         if (folder / POSTINGS).is_dir():
             postings = Postings.load(folder / POSTINGS)
         else:  # a generation folder of the format before segments: bm25s files we no longer read
-            postings = Postings.build(texts[d][s:e] for d, s, e in zip(doc_of_row, starts.tolist(), ends.tolist()))
+            postings = Postings.build(texts[int(d)][s:e] for d, s, e in zip(doc_index, starts.tolist(), ends.tolist()))
         counts, spans, sentence_vectors = _read_sentences(folder)
-        by_id = {a.id: a for a in articles}
-        signatures = syndication.load(folder, by_id)
-        matrix = np.stack([signatures[a.id] for a in articles]) if articles else np.zeros((0, syndication.NUM_PERM), np.uint32)
-        segment = cls(folder.name, articles, ids, doc_of_row, starts, ends, vectors, postings, counts, spans, sentence_vectors, matrix)
+        if (folder / syndication.SIGNATURES).is_file():
+            matrix = np.load(folder / syndication.SIGNATURES, allow_pickle=False)
+            if matrix.shape != (len(docs), syndication.NUM_PERM):
+                raise ValueError(f"{syndication.SIGNATURES}: {matrix.shape} signatures for {len(docs)} articles")
+        else:  # written before signatures existed
+            matrix = syndication.signatures([replace(d, text=texts[i]) for i, d in enumerate(docs)])
+        segment = cls(folder.name, docs, hashes, texts, ids, doc_index, starts, ends, vectors, postings, counts, spans, sentence_vectors, matrix)
         segment.check()
         return segment
 
@@ -239,6 +323,26 @@ class Segment:
             raise ValueError(f"{self.name}: sentence store does not match the chunk store")
         if not np.array_equal(np.sort(self.vectors.ids()), self.ids) or self.postings.count != self.count:
             raise ValueError(f"{self.name}: vector, BM25 and chunk stores disagree on chunk ids")
+        if self.count and (self.doc_index.min() < 0 or self.doc_index.max() >= len(self.docs)):
+            raise ValueError(f"{self.name}: a chunk names an article the segment does not hold")
+
+
+def _read_chunks(folder: Path, docs: list[Article]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ids (ascending), article positions, starts and ends of the segment's chunks."""
+    if (folder / CHUNKS).is_file():
+        table = np.load(folder / CHUNKS, allow_pickle=False).reshape(-1, 4)
+        if np.any(np.diff(table[:, 0]) <= 0):
+            raise ValueError(f"{CHUNKS}: chunk ids are not ascending")
+        return table[:, 0].copy(), table[:, 1].astype(np.int32), table[:, 2].copy(), table[:, 3].copy()
+    position = {a.id: i for i, a in enumerate(docs)}
+    records = [json.loads(line) for line in (folder / LEGACY_CHUNKS).read_text(encoding="utf-8").splitlines()]
+    records.sort(key=lambda r: r["id"])
+    return (
+        np.asarray([r["id"] for r in records], dtype=np.int64),
+        np.asarray([position[r["doc_id"]] for r in records], dtype=np.int32),
+        np.asarray([r["start"] for r in records], dtype=np.int64),
+        np.asarray([r["end"] for r in records], dtype=np.int64),
+    )
 
 
 def _gather(bounds: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -253,9 +357,10 @@ def _gather(bounds: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def doc_record(article: Article) -> dict[str, Any]:
-    """One docs.jsonl line: `author` and `category` only when set, so lines of articles without them
-    stay as indexes written before these fields existed have them (and both load the same way)."""
+    """One docs.jsonl line, without the text (in texts.bin): `author` and `category` only when set, so
+    lines of articles without them stay as indexes written before these fields existed have them."""
     record = article.to_dict()
+    del record["text"]
     for key in ("author", "category"):
         if record[key] is None:
             del record[key]

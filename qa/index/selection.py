@@ -60,20 +60,32 @@ def columns(snapshot: Snapshot) -> Columns:
 
 
 def _columns(snapshot: Snapshot) -> Columns:
+    """Per live chunk (ascending ids): its article's day, outlet code and category code, read from each
+    segment's article metadata and row-to-article table (no chunk or text is materialized)."""
     sources: dict[str, int] = {}
     categories: dict[str, int] = {}
-    per_article = {}
-    for doc_id, article in snapshot.articles.items():
-        source = (article.source or "").casefold()
-        category = (getattr(article, "category", None) or "").casefold()
-        per_article[doc_id] = (
-            day_number(article.date),
-            sources.setdefault(source, len(sources)),
-            categories.setdefault(category, len(categories)),
-        )
-    ids = np.asarray(sorted(snapshot.chunks), dtype=np.int64)
-    table = np.asarray([per_article[snapshot.chunks[i].doc_id] for i in ids.tolist()], dtype=np.int64).reshape(-1, 3)
-    return Columns(ids, table[:, 0], table[:, 1], table[:, 2], tuple(sources), tuple(categories))
+    ids, tables = [], []
+    for part in snapshot.segments:
+        per_article = np.asarray(
+            [
+                (
+                    day_number(article.date),
+                    sources.setdefault((article.source or "").casefold(), len(sources)),
+                    categories.setdefault((article.category or "").casefold(), len(categories)),
+                )
+                for article in part.segment.docs
+            ],
+            dtype=np.int64,
+        ).reshape(-1, 3)
+        live = part.live
+        rows = part.segment.doc_index if live is None else part.segment.doc_index[live]
+        ids.append(part.live_ids)
+        tables.append(per_article[rows])
+    all_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+    table = np.concatenate(tables) if tables else np.zeros((0, 3), np.int64)
+    order = np.argsort(all_ids, kind="stable")
+    table = table[order]
+    return Columns(all_ids[order], table[:, 0], table[:, 1], table[:, 2], tuple(sources), tuple(categories))
 
 
 def allowed_chunks(snapshot: Snapshot, filters: Filters | None) -> np.ndarray | None:

@@ -21,10 +21,12 @@ from typing import Any
 
 from qa.errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexNotFoundError
 
-FORMAT_VERSION = 2
-"""2: segments (`qa.index.segment`). 1: one complete generation folder per commit, still read as one segment."""
+FORMAT_VERSION = 3
+"""3: segments with memory-mapped texts and a binary chunk table (`qa.index.segment`). 2: segments
+with texts and chunks as JSON lines, still read. 1: one complete generation folder per commit, still
+read as one segment."""
 LEGACY_FORMAT_VERSION = 1
-READABLE_VERSIONS = (LEGACY_FORMAT_VERSION, FORMAT_VERSION)
+READABLE_VERSIONS = (LEGACY_FORMAT_VERSION, 2, FORMAT_VERSION)
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 GENERATION_PREFIX = "gen-"

@@ -11,7 +11,8 @@ Merging is tiered, like Lucene's merge policies: a segment's tier is the order o
 live chunk count over `TIER_FLOOR` chunks, and a tier holding `MERGE_FACTOR` segments is merged into
 one segment of the next tier. So a collection of n chunks keeps at most about
 `MERGE_FACTOR * log10(n / TIER_FLOOR)` segments, and each chunk is rewritten about once per tier,
-O(log n) times in its life, instead of once per commit. A segment whose articles are all deleted
+O(log n) times in its life, instead of once per commit. No merge writes more than
+`MAX_MERGED_CHUNKS` chunks, which bounds the memory a build needs. A segment whose articles are all deleted
 leaves the manifest without a merge. `optimize` merges everything into one segment.
 """
 
@@ -31,6 +32,11 @@ from qa.index.segment import Segment
 MERGE_FACTOR = 10
 """Segments per tier before they merge: search cost grows with the segment count (one FAISS and one
 BM25 pass each), merge cost with how often rows are rewritten; 10 is Lucene's default too."""
+MAX_MERGED_CHUNKS = 250_000
+"""No merge writes a larger segment (only `optimize` does, on demand): a merge holds about 10 KB per
+chunk of its output (vectors and sentence vectors, copied), so this bounds a build's peak memory by a
+segment rather than by the collection; at a million chunks a search fans out to a few such segments
+plus the small tiers."""
 TIER_FLOOR = 1_000
 """Segments below this many live chunks share the lowest tier: an hourly commit of a few articles
 makes segments of a few dozen chunks, and ten of them merge in milliseconds."""
@@ -44,15 +50,26 @@ def tier(live_chunks: int) -> int:
 
 
 def plan_merge(sizes: Sequence[int]) -> list[int]:
-    """Positions of the segments to merge next (live chunk counts `sizes`): the `MERGE_FACTOR`
-    smallest of the lowest tier that holds that many; empty when no tier is full."""
+    """Positions of the segments to merge next (live chunk counts `sizes`): of the lowest tier that
+    holds `MERGE_FACTOR` segments, the smallest ones, as many as fit in `MAX_MERGED_CHUNKS` (at least
+    two); empty when no tier is full. Segments above half that size are left alone, as Lucene's
+    TieredMergePolicy leaves segments near its maximum merged size."""
     by_tier: dict[int, list[int]] = {}
     for position, size in enumerate(sizes):
-        by_tier.setdefault(tier(size), []).append(position)
+        if size <= MAX_MERGED_CHUNKS // 2:
+            by_tier.setdefault(tier(size), []).append(position)
     for level in sorted(by_tier):
         members = by_tier[level]
-        if len(members) >= MERGE_FACTOR:
-            return sorted(sorted(members, key=lambda p: sizes[p])[:MERGE_FACTOR])
+        if len(members) < MERGE_FACTOR:
+            continue
+        chosen, total = [], 0
+        for position in sorted(members, key=lambda p: sizes[p])[:MERGE_FACTOR]:
+            if total + sizes[position] > MAX_MERGED_CHUNKS:
+                break
+            chosen.append(position)
+            total += sizes[position]
+        if len(chosen) >= 2:
+            return sorted(chosen)
     return []
 
 
@@ -90,7 +107,7 @@ def commit(
     dim = int(model["dim"])
     tombstones: dict[str, set[str]] = {}
     for doc_id in deleted:
-        tombstones.setdefault(state.doc_segment[doc_id], set()).add(doc_id)
+        tombstones.setdefault(state.articles.segment_of(doc_id), set()).add(doc_id)
     replaced = set(replaced)
     live = []
     for part in state.segments:
@@ -99,7 +116,7 @@ def commit(
         extra = tombstones.get(part.segment.name)
         if extra:
             part = LiveSegment(part.segment, part.deleted | frozenset(extra))
-            if not part.live_count:
+            if not part.live_documents:
                 continue  # every article deleted: the segment leaves the manifest
         live.append(part)
     if new is not None:
@@ -113,7 +130,6 @@ def commit(
         live.append(LiveSegment(written))
         number = max(number, int(new.name.removeprefix(storage.SEGMENT_PREFIX)) + 1)
     snapshot = assemble(
-        state,
         live,
         dim=dim,
         generation=generation,
