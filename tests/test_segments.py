@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from qa.cli import main
 from qa.config import Settings
 from qa.index import Index, storage, writer
+from qa.index.segment import Segment, doc_record
 from qa.records import Article
 from qa.retrieve import Retriever
 from tests.conftest import HashEmbedder
@@ -119,6 +120,41 @@ def test_the_merge_policy_merges_ten_segments_of_a_tier() -> None:
     assert [writer.tier(n) for n in (0, 999, 1_000, 9_999, 10_000, 1_000_000)] == [0, 0, 1, 1, 2, 4]
 
 
+def test_no_merge_writes_a_segment_beyond_the_size_cap() -> None:
+    assert writer.MAX_MERGED_CHUNKS == 250_000
+    assert writer.plan_merge([60_000] * 10) == [0, 1, 2, 3]  # 240,000: a fifth would pass the cap
+    assert writer.plan_merge([130_000] * 10) == []  # above half the cap: never merged again
+    assert writer.plan_merge([130_000] * 10 + [5] * 10) == list(range(10, 20))
+
+
+def test_a_build_streams_its_source_and_commits_as_it_goes(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    committed_before_the_last_article = []
+
+    def source():
+        for i, article in enumerate(_articles(7)):
+            if i == 6:
+                committed_before_the_last_article.append(len(storage.read_manifest(index_dir)["segments"]))
+            yield article
+
+    settings = Settings(model=HashEmbedder.name, checkpoint_every=2)
+    index = Index.build(source(), index_dir, embedder=HashEmbedder(), progress=False, settings=settings)
+    assert committed_before_the_last_article == [3]
+    assert len(index.document_ids) == 7
+
+
+def test_a_loaded_index_keeps_texts_on_disk_and_reads_them_on_access(tmp_path: Path) -> None:
+    articles = _articles(5)
+    Index.build(articles, tmp_path / "index", embedder=HashEmbedder(), progress=False)
+    loaded = Index.load(tmp_path / "index", embedder=HashEmbedder())
+    [part] = loaded.snapshot().segments
+    assert isinstance(part.segment.texts.buffer, np.memmap)
+    assert {a.text for a in part.segment.docs} == {""}  # metadata only in memory
+    assert loaded.article("doc3") == articles[3]
+    for chunk in loaded.snapshot().chunks.values():
+        assert chunk.text == articles[int(chunk.doc_id.removeprefix("doc"))].text[chunk.start : chunk.end]
+
+
 def test_many_small_commits_stay_a_bounded_number_of_segments(tmp_path: Path) -> None:
     index = Index.build(_articles(3), tmp_path / "index", embedder=HashEmbedder(), progress=False)
     for i in range(25):
@@ -145,6 +181,7 @@ def test_readers_keep_answering_from_their_segments_during_and_after_a_merge(tmp
     again = held.vectors.search(query, 5)
     assert np.array_equal(again[1], before[1]) and np.allclose(again[0], before[0])
     for chunk_id in again[1].tolist():
+        assert held.chunks[chunk_id].text  # texts are memory-mapped too: readable after the folder is gone
         spans, vectors = held.sentences[chunk_id]
         assert len(spans) == len(vectors) and np.isfinite(np.asarray(vectors, dtype=np.float32)).all()
     assert held.lexical.search("الوزير", 3)[1].size
@@ -170,12 +207,50 @@ def test_optimize_merges_everything_into_one_segment_and_drops_tombstones(tmp_pa
     assert json.loads(again.output)["segments_before"] == 1
 
 
+def _as_format_2(folder: Path) -> None:
+    """Rewrite a segment folder the way format 2 (and format 1) stored articles and chunks: texts
+    inside docs.jsonl, chunks as JSON lines."""
+    segment = Segment.read(folder)
+    with (folder / "docs.jsonl").open("w", encoding="utf-8") as handle:
+        for position, (article, content_hash) in enumerate(zip(segment.docs, segment.hashes)):
+            record = {"id": article.id, "text": segment.texts[position], **doc_record(article), "hash": content_hash}
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    with (folder / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+        for row in range(segment.count):
+            chunk = segment.chunk(row)
+            handle.write(json.dumps({"id": chunk.id, "doc_id": chunk.doc_id, "start": chunk.start, "end": chunk.end}) + "\n")
+    for name in ("texts.bin", "texts.npy", "chunks.npy"):
+        (folder / name).unlink()
+
+
+def test_an_index_of_format_2_still_loads_and_upgrades(tmp_path: Path) -> None:
+    articles = _articles(6)
+    settings = Settings(model=HashEmbedder.name, checkpoint_every=3)
+    built = Index.build(articles, tmp_path / "index", embedder=HashEmbedder(), progress=False, settings=settings)
+    index_dir = tmp_path / "index"
+    manifest = storage.read_manifest(index_dir)
+    for entry in manifest["segments"]:
+        _as_format_2(index_dir / entry["name"])
+        entry["files"] = storage.seal_folder(index_dir / entry["name"])
+    storage.write_manifest(index_dir, {**manifest, "format_version": 2})
+    loaded = Index.load(index_dir, embedder=HashEmbedder())
+    query = "الوزير زار المدينة 4"
+    assert [h.chunk_id for h in Retriever(loaded).search(query)] == [h.chunk_id for h in Retriever(built).search(query)]
+    assert [loaded.article(a.id) for a in articles] == articles
+    loaded.add([Article(id="doc1", text="خبر معدل.")], progress=False)  # an update tombstones the old copy
+    assert storage.read_manifest(index_dir)["format_version"] == storage.FORMAT_VERSION
+    loaded.optimize()
+    again = Index.load(index_dir, embedder=HashEmbedder())
+    assert again.article("doc1").text == "خبر معدل." and again.article("doc5") == articles[5]
+
+
 def test_an_index_in_the_format_before_segments_still_loads_and_upgrades(tmp_path: Path) -> None:
     """Format 1: one `gen-NNNNNN` folder (bm25s files, no postings) named by a manifest without segments."""
     built = Index.build(_articles(5), tmp_path / "index", embedder=HashEmbedder(), progress=False)
     index_dir = tmp_path / "index"
     manifest = storage.read_manifest(index_dir)
     old = index_dir / storage.generation_name(1)
+    _as_format_2(index_dir / "seg-000001")
     (index_dir / "seg-000001").rename(old)
     shutil.rmtree(old / "postings")
     (old / "bm25").mkdir()
