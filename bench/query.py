@@ -17,7 +17,7 @@ What is real and what is synthetic:
   way the CLI or the app does; `peak_rss_mb` is that query process's `ru_maxrss` (model, index and
   the answering included). `--threads N` sets torch's threads for embedding the base set.
 
-Usage: python bench/query.py [--sizes 1000,10000,100000] [--queries 100] [--base FILE]
+Usage: python bench/query.py [--sizes 1000,10000,100000] [--queries 100] [--base FILE] [--work DIR [--skip-query]]
 """
 
 from __future__ import annotations
@@ -255,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--threads", type=int, default=0, help="torch threads for embedding the base set (default: torch's choice)")
     parser.add_argument("--base", type=Path, help="keep the embedded base set in this file and reuse it when present")
+    parser.add_argument("--work", type=Path, help="build the indexes in this folder and keep them; an index already there is reused")
+    parser.add_argument("--skip-query", action="store_true", help="only build (then time the queries later, on a quiet machine)")
     parser.add_argument("--role", choices=["embed", "build", "query"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
@@ -273,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result: dict = {"machine": machine(), "precision": args.precision, "queries": args.queries, "sizes": {}}
     with tempfile.TemporaryDirectory() as tmp:
+        work = args.work or Path(tmp)
         cache = args.base or Path(tmp) / "base.pickle"
         # Children do all the work: Linux carries a parent's peak RSS into a forked child's ru_maxrss.
         if cache.exists():
@@ -282,9 +285,15 @@ def main(argv: list[str] | None = None) -> int:
                 "--role", "embed", "--cache", str(cache), "--precision", args.precision, "--threads", str(args.threads)
             )
         for size in [int(s) for s in args.sizes.split(",")]:
-            index_dir = Path(tmp) / f"index-{size}"
+            index_dir = work / f"index-{size}"
             common = ["--size", str(size), "--cache", str(cache), "--index-dir", str(index_dir)]
-            built = _child("--role", "build", "--noise", str(args.noise), *common)
+            if (index_dir / "manifest.json").exists():
+                built = {"reused": str(index_dir)}
+            else:
+                built = _child("--role", "build", "--noise", str(args.noise), *common)
+            if args.skip_query:
+                result["sizes"][str(size)] = built
+                continue
             asked = _child(
                 "--role", "query", "--queries", str(args.queries), "--precision", args.precision, *common,
             )

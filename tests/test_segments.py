@@ -194,6 +194,9 @@ def test_optimize_merges_everything_into_one_segment_and_drops_tombstones(tmp_pa
     index = Index.build(_articles(9), tmp_path / "index", embedder=HashEmbedder(), progress=False, settings=settings)
     index.delete(["doc4"])
     ids = dict(index.snapshot().doc_chunks)
+    before = index.snapshot()
+    stored = {c: (before.chunks[c], *before.sentences[c]) for c in before.chunks}
+    old_ids, old_vectors = before.vectors.contents()
     hits = [h.chunk_id for h in Retriever(index).search("الوزير زار المدينة", k=5)]
     result = CliRunner().invoke(main, ["optimize", "--index-dir", str(tmp_path / "index")])
     assert result.exit_code == 0, result.output
@@ -202,6 +205,12 @@ def test_optimize_merges_everything_into_one_segment_and_drops_tombstones(tmp_pa
     [entry] = storage.read_manifest(tmp_path / "index")["segments"]
     assert entry["deleted"] == [] and loaded.stats()["segments"] == 1
     assert dict(loaded.snapshot().doc_chunks) == ids  # chunk ids survive merges
+    after = loaded.snapshot()
+    merged_ids, merged_vectors = after.vectors.contents()
+    for chunk_id, (chunk, spans, sentence_vectors) in stored.items():  # and everything with them
+        assert after.chunks[chunk_id] == chunk
+        assert np.array_equal(after.sentences[chunk_id][0], spans) and np.array_equal(after.sentences[chunk_id][1], sentence_vectors)
+        assert np.array_equal(merged_vectors[merged_ids == chunk_id], old_vectors[old_ids == chunk_id])
     assert [h.chunk_id for h in Retriever(loaded).search("الوزير زار المدينة", k=5)] == hits
     again = CliRunner().invoke(main, ["optimize", "--index-dir", str(tmp_path / "index"), "--json"])
     assert json.loads(again.output)["segments_before"] == 1

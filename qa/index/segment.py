@@ -201,14 +201,17 @@ class Segment:
     def merged(cls, name: str, parts: Sequence[tuple[Segment, frozenset[str]]], dim: int) -> Segment:
         """One segment holding the live articles of `parts` (segment, its tombstoned article ids), rows
         in chunk id order, with ids, texts, vectors, sentence vectors and postings carried over
-        (nothing is re-embedded, re-tokenized or even decoded). Memory: about the merged segment's
-        vectors and sentence vectors, twice; `qa.index.writer` bounds merged segments' size."""
+        (nothing is re-embedded, re-tokenized or even decoded).
+
+        Memory: the merged vectors and sentence vectors once each, filled part by part into arrays of
+        their final size and order, plus one part's worth at a time (`qa.index.writer` caps the
+        size of a merged segment)."""
         if not parts:
             raise ValueError("nothing to merge")
         docs: list[Article] = []
         hashes: list[str] = []
         texts: list[bytes] = []
-        signatures, ids, doc_index, starts, ends, vecs, counts, spans, sents, keeps = [], [], [], [], [], [], [], [], [], []
+        signatures, ids, doc_index, starts, ends, counts, keeps = [], [], [], [], [], [], []
         for segment, deleted in parts:
             kept_docs = [i for i, a in enumerate(segment.docs) if a.id not in deleted]
             new_position = np.full(len(segment.docs), -1, dtype=np.int64)
@@ -222,12 +225,7 @@ class Segment:
             doc_index.append(new_position[segment.doc_index[keep]])
             starts.append(segment.starts[keep])
             ends.append(segment.ends[keep])
-            stored_ids, stored = segment.vectors.contents()
-            vecs.append(stored[np.argsort(stored_ids)][keep])
-            take = _gather(segment.sentence_bounds, np.flatnonzero(keep))
             counts.append(np.asarray(segment.sentence_counts)[keep])
-            spans.append(np.asarray(segment.sentence_spans)[take].reshape(-1, 2))
-            sents.append(np.asarray(segment.sentence_vectors[take], dtype=np.float16).reshape(-1, dim))
             keeps.append(keep)
         all_ids = np.concatenate(ids)
         order = np.argsort(all_ids, kind="stable")  # segments need not hold contiguous id ranges
@@ -235,12 +233,22 @@ class Segment:
         target[order] = np.arange(len(order))
         offsets = np.concatenate([[0], np.cumsum([len(i) for i in ids])])
         postings = Postings.merge([(p[0].postings, keep, target[lo:hi]) for p, keep, lo, hi in zip(parts, keeps, offsets[:-1], offsets[1:])])
-        all_counts = np.concatenate(counts)
-        bounds = np.concatenate([[0], np.cumsum(all_counts)]).astype(np.int64)
-        take = _gather(bounds, order)
+        merged_counts = np.concatenate(counts)[order]
+        bounds = np.concatenate([[0], np.cumsum(merged_counts)]).astype(np.int64)
+        vectors = np.empty((len(order), dim), dtype=np.float32)
+        spans = np.empty((int(bounds[-1]), 2), dtype=np.int64)
+        sentence_vectors = np.empty((int(bounds[-1]), dim), dtype=np.float16)
+        for (segment, _), keep, lo, hi in zip(parts, keeps, offsets[:-1], offsets[1:]):
+            stored_ids, stored = segment.vectors.contents()
+            vectors[target[lo:hi]] = stored[np.argsort(stored_ids)][keep]
+            del stored
+            source = _gather(segment.sentence_bounds, np.flatnonzero(keep))
+            destination = _gather(bounds, target[lo:hi])
+            spans[destination] = np.asarray(segment.sentence_spans)[source]
+            sentence_vectors[destination] = segment.sentence_vectors[source]
         store = FaissStore(dim)
-        store.add(all_ids[order], np.concatenate(vecs)[order])
-        del vecs
+        store.add(all_ids[order], vectors)
+        del vectors
         return cls(
             name=name,
             docs=docs,
@@ -252,9 +260,9 @@ class Segment:
             ends=np.concatenate(ends)[order],
             vectors=store,
             postings=postings,
-            sentence_counts=all_counts[order],
-            sentence_spans=np.concatenate(spans)[take],
-            sentence_vectors=np.concatenate(sents)[take],
+            sentence_counts=merged_counts,
+            sentence_spans=spans,
+            sentence_vectors=sentence_vectors,
             signatures=np.concatenate(signatures),
         )
 
