@@ -4,12 +4,14 @@ What is real and what is synthetic:
 
 - Base set (real): every XQuAD paragraph present in ar and en (2 x 240 paragraphs), chunked and
   embedded once with the real model, passage and sentence vectors alike.
-- Corpus of N chunks: copies of the base articles with new ids (`ar:Title#3@17`), identical text,
-  until N chunks. `Index.build` runs its whole pipeline on them (chunking, sentence splitting, BM25,
-  FAISS, storage) with one substitution: the embedder replays the base set's vectors instead of
-  running the model. Copy 0 gets the real vectors; later copies get each chunk's real vector plus
-  random noise of norm `--noise` (0.15: cosine ~0.99 to the original), renormalised; their sentence
-  vectors are the originals. So every corpus has real text and real vector geometry, repeated.
+- Corpus of N chunks: articles of 3 to 7 real sentences drawn at random from the base set's sentences
+  of one language (Arabic and English alternately), until N chunks. Copies of whole articles would be
+  syndicated copies, which search folds into one story (`qa.syndication`): at a million chunks every
+  question would read thousands deep to find 10 distinct stories, a collection no news desk has.
+  `Index.build` runs its whole pipeline on the corpus (chunking, sentence splitting, BM25, FAISS,
+  signatures, storage, merges, streamed in checkpoints) with one substitution: the embedder replays
+  the real model's vector of each sentence, and a chunk's vector is the normalized sum of its
+  sentences'. So every corpus has real text and real vector geometry, recombined.
 - Queries (real): XQuAD questions, alternately Arabic and English, embedded by the real model at
   query time (no cache hits: every timed question is asked once). `search` and `ask` use disjoint
   question sets; both run after a few warm-up questions (the first loads the model).
@@ -108,18 +110,61 @@ def embed_base(path: Path, precision: str, threads: int) -> dict:
     return {"articles": len(articles), "chunks": len(texts), "embed_s": round(seconds, 1), "precision": embedder.precision}
 
 
-class ReplayEmbedder:
-    """Passage vectors from the base set's cache (perturbed after the first copy of each chunk);
-    used only to build the large corpora, never to answer a query."""
+def sentence_pool(cache: dict) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Per language, every distinct sentence of the base set with the vector the real model gave it."""
+    from qa.chunking import Chunker
+    from qa.config import Settings
+    from qa.sentences import split_sentences
 
-    def __init__(self, cache: dict, noise: float, seed: int = 0) -> None:
+    settings = Settings()
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    articles, _ = base_articles()
+    pool: dict[str, dict[str, np.ndarray]] = {language: {} for language in LANGUAGES}
+    for article in articles:
+        language = article.id.split(":", 1)[0]
+        for start, end in chunker.spans(article.text):
+            _, vectors = cache["chunks"][article.text[start:end]]
+            for (s, e), vector in zip(split_sentences(article.text, start, end), vectors):
+                pool[language].setdefault(article.text[s:e].strip(), np.asarray(vector, dtype=np.float32))
+    return {language: sorted(by_text.items(), key=lambda item: item[0]) for language, by_text in pool.items()}
+
+
+def corpus(size: int, pool: dict[str, list[tuple[str, np.ndarray]]], seed: int = 0):
+    """Articles of 3 to 7 real sentences drawn at random from one language's pool, alternately Arabic
+    and English, until `size` chunks, generated as the build consumes them. Unlike copies of whole
+    articles, no two of them are syndicated copies of each other (they share a sentence or two at
+    most), as in a real archive."""
+    from qa.chunking import Chunker
+    from qa.config import Settings
+    from qa.records import Article
+
+    settings = Settings()
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    rng = np.random.default_rng(seed)
+    total, number = 0, 0
+    while total < size:
+        language = LANGUAGES[number % len(LANGUAGES)]
+        sentences = pool[language]
+        picks = rng.choice(len(sentences), size=int(rng.integers(3, 8)), replace=False)
+        text = " ".join(sentences[p][0] for p in picks)
+        yield Article(id=f"{language}:{number}", text=text, title=sentences[picks[0]][0][:60])
+        total += len(chunker.spans(text))
+        number += 1
+
+
+class ReplayEmbedder:
+    """Sentence vectors looked up in the pool (the real model's, for the same sentence text), and each
+    chunk's vector as the normalized sum of its sentences' (a stand-in for the model's passage vector
+    with real geometry); used only to build the large corpora, never to answer a query. A sentence
+    the splitter cut differently from the pool's gets a random unit vector (counted in `misses`)."""
+
+    def __init__(self, cache: dict, pool: dict[str, list[tuple[str, np.ndarray]]], seed: int = 0) -> None:
         self.name = cache["name"]
         self._probe = cache["probe"]
-        self._chunks = cache["chunks"]
         self.dim = len(self._probe)
-        self._noise = noise
-        self._seen: set[str] = set()
+        self._vectors = {text: vector for sentences in pool.values() for text, vector in sentences}
         self._rng = np.random.default_rng(seed)
+        self.sentences = self.misses = 0
 
     def probe(self) -> np.ndarray:
         return self._probe
@@ -127,58 +172,47 @@ class ReplayEmbedder:
     def encode_queries(self, texts):  # pragma: no cover - the build never embeds a query
         raise RuntimeError("the replay embedder only replays passages")
 
+    def _sentence(self, text: str) -> np.ndarray:
+        self.sentences += 1
+        vector = self._vectors.get(text.strip())
+        if vector is None:
+            self.misses += 1
+            vector = self._rng.standard_normal(self.dim).astype(np.float32)
+            vector /= np.linalg.norm(vector)
+        return vector
+
     def encode_passages(self, texts, sentence_spans=None, on_batch=None):
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         sentences = []
-        for row, text in enumerate(texts):
-            vector, sentence_vectors = self._chunks[text]
-            if text in self._seen:
-                noise = self._rng.standard_normal(self.dim).astype(np.float32)
-                vector = vector + self._noise * noise / np.linalg.norm(noise)
-                vector /= np.linalg.norm(vector)
-            self._seen.add(text)
-            vectors[row] = vector
-            sentences.append(sentence_vectors)
+        for row, (text, spans) in enumerate(zip(texts, sentence_spans)):
+            rows = np.stack([self._sentence(text[s:e]) for s, e in spans]) if spans else np.zeros((0, self.dim), np.float32)
+            total = rows.sum(axis=0) if len(rows) else self._sentence(text)
+            vectors[row] = total / np.linalg.norm(total)
+            sentences.append(rows)
         if on_batch:
             on_batch(len(texts))
         return vectors, sentences
 
 
-def corpus(size: int):
-    """Copies of the base articles with varied ids, until `size` chunks (within one article), generated
-    as the build consumes them."""
-    from qa.chunking import Chunker
-    from qa.config import Settings
-
-    settings = Settings()
-    articles, _ = base_articles()
-    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
-    per_article = [len(chunker.spans(a.text)) for a in articles]
-    total, copy = 0, 0
-    while total < size:
-        for article, chunks in zip(articles, per_article):
-            if total >= size:
-                return
-            yield replace(article, id=f"{article.id}@{copy}")
-            total += chunks
-        copy += 1
-
-
-def build(size: int, cache_path: Path, index_dir: Path, noise: float) -> dict:
+def build(size: int, cache_path: Path, index_dir: Path) -> dict:
     """(child) Build the N-chunk index with replayed vectors, streaming the corpus through the default
     checkpoints (one segment per 500 articles, tiered merges), as `qa index` would."""
     from qa.config import Settings
     from qa.index import Index
 
     cache = pickle.loads(cache_path.read_bytes())
+    pool = sentence_pool(cache)
     settings = Settings(model=cache["name"])
+    embedder = ReplayEmbedder(cache, pool)
     started = time.perf_counter()
-    index = Index.build(corpus(size), index_dir, settings=settings, embedder=ReplayEmbedder(cache, noise), progress=False)
+    index = Index.build(corpus(size, pool), index_dir, settings=settings, embedder=embedder, progress=False)
     stats = index.stats()
     return {
         "articles": stats["documents"],
         "chunks": len(index),
         "segments": stats["segments"],
+        "sentence_pool": {language: len(sentences) for language, sentences in pool.items()},
+        "sentences_not_in_pool": round(embedder.misses / max(embedder.sentences, 1), 4),
         "build_without_model_s": round(time.perf_counter() - started, 1),
         "build_peak_rss_mb": peak_rss_mb(),
         "index_mb": round(stats["size_bytes"] / 2**20, 1),
@@ -251,7 +285,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes in chunks, comma-separated")
     parser.add_argument("--queries", type=int, default=100, help="timed questions per measurement")
-    parser.add_argument("--noise", type=float, default=0.15, help="norm of the noise added to copied vectors")
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--threads", type=int, default=0, help="torch threads for embedding the base set (default: torch's choice)")
     parser.add_argument("--base", type=Path, help="keep the embedded base set in this file and reuse it when present")
@@ -267,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(embed_base(args.cache, args.precision, args.threads)))
         return 0
     if args.role == "build":
-        print(json.dumps(build(args.size, args.cache, args.index_dir, args.noise)))
+        print(json.dumps(build(args.size, args.cache, args.index_dir)))
         return 0
     if args.role == "query":
         print(json.dumps(query(args.index_dir, args.queries, args.precision)))
@@ -290,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             if (index_dir / "manifest.json").exists():
                 built = {"reused": str(index_dir)}
             else:
-                built = _child("--role", "build", "--noise", str(args.noise), *common)
+                built = _child("--role", "build", *common)
             if args.skip_query:
                 result["sizes"][str(size)] = built
                 continue
