@@ -102,6 +102,7 @@ class FaissStore:
             raise ValueError(f"the faiss index has dimension {index.d}, not {dim}")
         self.dim = dim
         self._index = index if index is not None else _exact(dim)
+        self._mapped = False
 
     @property
     def count(self) -> int:
@@ -134,6 +135,7 @@ class FaissStore:
         """
         if not len(ids):
             return
+        self._check_writable()
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), -1)
         if vectors.shape[1] != self.dim:
@@ -148,7 +150,12 @@ class FaissStore:
 
     def remove(self, ids: np.ndarray) -> None:
         if len(ids):
+            self._check_writable()
             self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
+
+    def _check_writable(self) -> None:
+        if self._mapped:
+            raise ValueError("a loaded store is memory-mapped and read-only; build a new one from its contents()")
 
     def search(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Scores and ids of the `k` nearest chunks, best first (fewer when the index is smaller).
@@ -186,10 +193,6 @@ class FaissStore:
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
 
-    def copy(self) -> FaissStore:
-        """An independent copy, so a write can prepare the next snapshot while readers use this one."""
-        return FaissStore(self.dim, faiss.clone_index(self._index))
-
     def ids(self) -> np.ndarray:
         """Every stored id (exact: insertion order, approximate: grouped by cell)."""
         if isinstance(self._index, faiss.IndexIVF):
@@ -201,8 +204,13 @@ class FaissStore:
 
     @classmethod
     def load(cls, path: Path) -> FaissStore:
-        index = faiss.read_index(str(path))
-        return cls(index.d, index)
+        """The store saved at `path`, its vectors memory-mapped (`IO_FLAG_MMAP_IFC`) rather than read:
+        a process pays for the pages its searches touch, and a loaded store is read-only (segments
+        never change once written; `add` and `remove` raise)."""
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+        store = cls(index.d, index)
+        store._mapped = True
+        return store
 
     def contents(self) -> tuple[np.ndarray, np.ndarray]:
         """All ids and their vectors, copied out of the index (row i of the vectors belongs to id i)."""
