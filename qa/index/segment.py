@@ -6,7 +6,7 @@ seg-000007/
   texts.bin         the articles' texts, UTF-8, one after another (memory-mapped when loaded)
   texts.npy         their byte offsets (articles + 1)
   chunks.npy        per chunk: id, article position, start, end (ids ascending: the row order below)
-  vectors.faiss     their vectors (`FaissStore`, keyed by chunk id)
+  vectors.faiss     their vectors (`FaissStore`, keyed by chunk id; memory-mapped, read-only)
   postings/         their BM25 term frequencies (`qa.index.lexical.Postings`)
   sentences/        counts.npy, spans.npy, vectors.npy (float16, memory-mapped)
   signatures.npy    the articles' MinHash rows (`qa.syndication`), in docs.jsonl order
@@ -15,9 +15,9 @@ seg-000007/
 A commit writes one new segment for what it adds and never rewrites an old one: deletes are
 tombstones in the manifest (`qa.index.reader`), and a merge (`qa.index.writer`) writes a new segment
 from the live rows of several. A loaded segment keeps in memory only what every query or filter
-needs of each article and chunk (metadata, offsets, vectors for FAISS); texts, postings and sentence
-vectors stay on disk, memory-mapped, so a process holding a million chunks pays for the pages its
-questions touch. Older folders still load: segments of format 2 (texts inside docs.jsonl, chunks as
+needs of each article and chunk (metadata and offsets); vectors, texts, postings and sentence vectors
+stay on disk, memory-mapped, so a process holding a million chunks pays for the pages its questions
+touch. Older folders still load: segments of format 2 (texts inside docs.jsonl, chunks as
 JSON lines) and generation folders of format 1 (`gen-NNNNNN`, bm25s files and sometimes
 `sentences.npz`), whose postings are rebuilt in memory until a merge or `qa optimize` rewrites them.
 """
