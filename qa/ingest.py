@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -51,8 +52,21 @@ def read_path(path: str | Path) -> IngestResult:
         InputError: the path does not exist, is an unsupported file, or holds no supported file;
             for a URL, see `read_url`.
     """
+    result = IngestResult()
+    result.articles = list(iter_path(path, result.warnings))
+    return result
+
+
+def iter_path(path: str | Path, warnings: list[str]) -> Iterator[Article]:
+    """`read_path`'s articles one file at a time, as a consumer asks for them (`Index.build` embeds
+    and commits as it goes, so a large folder is never held in memory whole); warnings are appended
+    to `warnings` as files are read. The path is checked at once, before the first article.
+
+    Raises:
+        InputError: as `read_path`, when called.
+    """
     if is_url(path):
-        return read_url(str(path).strip())
+        return iter(read_url(str(path).strip()).articles)
     root = Path(path)
     if not root.exists():
         raise InputError(f"{path}: no such file or folder")
@@ -71,12 +85,8 @@ def read_path(path: str | Path) -> IngestResult:
         base = root
         if not files:
             raise InputError(f"{path}: no {', '.join(SUPPORTED_SUFFIXES)} files in this folder")
-    result = IngestResult()
-    found = []
-    for file in files:
-        found.extend(_read_file(file, file.relative_to(base).as_posix(), result.warnings))
-    _collect(found, result)
-    return result
+    found = (item for file in files for item in _read_file(file, file.relative_to(base).as_posix(), warnings))
+    return _checked(found, warnings)
 
 
 def read_url(url: str) -> IngestResult:
@@ -110,17 +120,21 @@ def read_url(url: str) -> IngestResult:
 
 
 def _collect(found: list[tuple[Article, str]], result: IngestResult) -> None:
+    result.articles.extend(_checked(found, result.warnings))
+
+
+def _checked(found: Iterable[tuple[Article, str]], warnings: list[str]) -> Iterator[Article]:
     """Check each article, normalize its date, and keep the first of each id."""
     seen: dict[str, str] = {}
     for article, where in found:
         problem = _check_article(article)
         if problem:
-            result.warnings.append(f"{where}: skipped: {problem}")
+            warnings.append(f"{where}: skipped: {problem}")
         elif article.id in seen:
-            result.warnings.append(f"{where}: skipped: duplicate id {article.id!r} (first in {seen[article.id]})")
+            warnings.append(f"{where}: skipped: duplicate id {article.id!r} (first in {seen[article.id]})")
         else:
             seen[article.id] = where
-            result.articles.append(_with_normalized_date(article, where, result.warnings))
+            yield _with_normalized_date(article, where, warnings)
 
 
 def _with_normalized_date(article: Article, where: str, warnings: list[str]) -> Article:

@@ -27,7 +27,7 @@ from qa.index import reader, storage, writer
 from qa.index.overview import overview
 from qa.index.reader import LOADING, LiveSegment, Snapshot
 from qa.index.segment import Segment
-from qa.ingest import read_path
+from qa.ingest import iter_path, read_path
 from qa.records import Article, Chunk
 from qa.sentences import split_sentences
 
@@ -199,8 +199,7 @@ class Index:
         started = time.perf_counter()
         report = UpdateReport(warnings=list(warnings or []))
         if isinstance(source, (str, os.PathLike)):
-            result = read_path(source)
-            articles, report.warnings = iter(result.articles), report.warnings + result.warnings
+            articles = iter_path(source, report.warnings)
         else:
             articles = _unique_articles(source, report.warnings)
         first = next(articles, None)

@@ -87,21 +87,11 @@ class _Located:
     def __init__(self, parts: tuple[LiveSegment, ...]) -> None:
         self.parts = parts
 
-    def _doc(self, doc_id: str) -> tuple[LiveSegment, int] | None:
-        for part in self.parts:
-            position = part.position_of(doc_id)
-            if position is not None:
-                return part, position
-        return None
+    def _find(self, key: object) -> tuple[LiveSegment, int] | None:  # pragma: no cover - per kind
+        raise NotImplementedError
 
-    def _chunk(self, chunk_id: int) -> tuple[LiveSegment, int] | None:
-        for part in self.parts:
-            row = part.row_of(int(chunk_id))
-            if row is not None:
-                return part, row
-        return None
-
-    def _found(self, found, key):
+    def _at(self, key: object) -> tuple[LiveSegment, int]:
+        found = self._find(key)
         if found is None:
             raise KeyError(key)
         return found
@@ -109,19 +99,17 @@ class _Located:
     def __contains__(self, key: object) -> bool:
         return self._find(key) is not None
 
-    def _find(self, key):  # pragma: no cover - each view defines it
-        raise NotImplementedError
 
+class _ByArticle(_Located):
+    """Keyed by article id: (segment, position in its `docs`)."""
 
-class Articles(_Located, Mapping[str, Article]):
-    """The live articles by id, their texts read from the segments' memory-mapped files on access."""
-
-    def _find(self, key):
-        return self._doc(key) if isinstance(key, str) else None
-
-    def __getitem__(self, doc_id: str) -> Article:
-        part, position = self._found(self._find(doc_id), doc_id)
-        return part.segment.article(position)
+    def _find(self, key: object) -> tuple[LiveSegment, int] | None:
+        if isinstance(key, str):
+            for part in self.parts:
+                position = part.position_of(key)
+                if position is not None:
+                    return part, position
+        return None
 
     def __iter__(self) -> Iterator[str]:
         for part in self.parts:
@@ -131,6 +119,33 @@ class Articles(_Located, Mapping[str, Article]):
 
     def __len__(self) -> int:
         return sum(p.live_documents for p in self.parts)
+
+
+class _ByChunk(_Located):
+    """Keyed by chunk id: (segment, row); iterated in id order."""
+
+    def _find(self, key: object) -> tuple[LiveSegment, int] | None:
+        if isinstance(key, (int, np.integer)):
+            for part in self.parts:
+                row = part.row_of(int(key))
+                if row is not None:
+                    return part, row
+        return None
+
+    def __iter__(self) -> Iterator[int]:
+        arrays = [p.live_ids for p in self.parts]
+        return iter(np.sort(np.concatenate(arrays)).tolist() if arrays else [])
+
+    def __len__(self) -> int:
+        return sum(p.live_count for p in self.parts)
+
+
+class Articles(_ByArticle, Mapping[str, Article]):
+    """The live articles by id, their texts read from the segments' memory-mapped files on access."""
+
+    def __getitem__(self, doc_id: str) -> Article:
+        part, position = self._at(doc_id)
+        return part.segment.article(position)
 
     def metadata(self) -> Iterator[Article]:
         """Every live article without its text (`text` is ""): for filters and overviews, which
@@ -149,46 +164,36 @@ class Articles(_Located, Mapping[str, Article]):
         return None if found is None else found[0].segment.name
 
 
-class Chunks(_Located, Mapping[int, Chunk]):
-    """The live chunks by id (iterated in id order), built from the segments on access."""
-
-    def _find(self, key):
-        return self._chunk(key) if isinstance(key, (int, np.integer)) else None
-
-    def __getitem__(self, chunk_id: int) -> Chunk:
-        part, row = self._found(self._find(chunk_id), chunk_id)
-        return part.segment.chunk(row)
-
-    def __iter__(self) -> Iterator[int]:
-        arrays = [p.live_ids for p in self.parts]
-        return iter(np.sort(np.concatenate(arrays)).tolist() if arrays else [])
-
-    def __len__(self) -> int:
-        return sum(p.live_count for p in self.parts)
-
-
-class Sentences(Chunks, Mapping[int, tuple[np.ndarray, np.ndarray]]):
-    """Each live chunk's absolute sentence spans and unit vectors (float16, memory-mapped)."""
-
-    def __getitem__(self, chunk_id: int) -> tuple[np.ndarray, np.ndarray]:
-        part, row = self._found(self._find(chunk_id), chunk_id)
-        return part.segment.sentences(row)
-
-
-class DocChunks(Articles, Mapping[str, tuple[int, ...]]):
+class DocChunks(_ByArticle, Mapping[str, tuple[int, ...]]):
     """Each live article's chunk ids, in order."""
 
     def __getitem__(self, doc_id: str) -> tuple[int, ...]:
-        part, position = self._found(self._find(doc_id), doc_id)
+        part, position = self._at(doc_id)
         return tuple(part.segment.ids[part.segment.rows_of(position)].tolist())
 
 
-class Signatures(Articles, Mapping[str, np.ndarray]):
+class Signatures(_ByArticle, Mapping[str, np.ndarray]):
     """Each live article's MinHash signature (`qa.syndication`)."""
 
     def __getitem__(self, doc_id: str) -> np.ndarray:
-        part, position = self._found(self._find(doc_id), doc_id)
+        part, position = self._at(doc_id)
         return part.segment.signatures[position]
+
+
+class Chunks(_ByChunk, Mapping[int, Chunk]):
+    """The live chunks by id, built from their segment on access."""
+
+    def __getitem__(self, chunk_id: int) -> Chunk:
+        part, row = self._at(chunk_id)
+        return part.segment.chunk(row)
+
+
+class Sentences(_ByChunk, Mapping[int, tuple[np.ndarray, np.ndarray]]):
+    """Each live chunk's absolute sentence spans and unit vectors (float16, memory-mapped)."""
+
+    def __getitem__(self, chunk_id: int) -> tuple[np.ndarray, np.ndarray]:
+        part, row = self._at(chunk_id)
+        return part.segment.sentences(row)
 
 
 class VectorIndex:
