@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import InputError
-from qa.ingest import MAX_DOCUMENT_CHARS, read_path
+from qa.ingest import MAX_DOCUMENT_CHARS, iter_path, read_path
 from tests.conftest import SEEDS
 
 
@@ -157,3 +157,15 @@ def test_index_round_trips_author_and_category_and_loads_old_docs(tmp_path: Path
     assert loaded.article("new") == articles[0] and loaded.article("old") == articles[1]
     report = loaded.add(articles, progress=False)
     assert sorted(report.unchanged) == ["new", "old"] and report.chunks_embedded == 0
+
+
+def test_iter_path_reads_each_file_only_when_its_articles_are_asked_for(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("خبر أول.", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("خبر ثان.", encoding="utf-8")
+    warnings: list[str] = []
+    articles = iter_path(tmp_path, warnings)
+    assert next(articles).id == "a.txt"
+    (tmp_path / "b.txt").unlink()  # listed, not read yet
+    assert list(articles) == [] and len(warnings) == 1 and warnings[0].startswith("b.txt: skipped:")
+    with pytest.raises(InputError, match="no such file or folder"):  # a bad path fails at once, not on first use
+        iter_path(tmp_path / "missing", [])
