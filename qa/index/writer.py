@@ -12,8 +12,8 @@ live chunk count over `TIER_FLOOR` chunks, and a tier holding `MERGE_FACTOR` seg
 one segment of the next tier. So a collection of n chunks keeps at most about
 `MERGE_FACTOR * log10(n / TIER_FLOOR)` segments, and each chunk is rewritten about once per tier,
 O(log n) times in its life, instead of once per commit. No merge writes more than
-`MAX_MERGED_CHUNKS` chunks, which bounds the memory a build needs. A segment whose articles are all deleted
-leaves the manifest without a merge. `optimize` merges everything into one segment.
+`MAX_MERGED_CHUNKS` chunks, which bounds the memory a build needs. A segment whose articles are all
+deleted leaves the manifest without a merge. `optimize` merges everything into one segment.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ MERGE_FACTOR = 10
 """Segments per tier before they merge: search cost grows with the segment count (one FAISS and one
 BM25 pass each), merge cost with how often rows are rewritten; 10 is Lucene's default too."""
 MAX_MERGED_CHUNKS = 250_000
-"""No merge writes a larger segment (only `optimize` does, on demand): a merge holds about 10 KB per
-chunk of its output (vectors and sentence vectors, copied), so this bounds a build's peak memory by a
+"""No merge writes a larger segment (only `optimize` does, on demand): a merge holds its output's
+vectors and sentence vectors in memory (a few KB per chunk), so this bounds a build's peak memory by a
 segment rather than by the collection; at a million chunks a search fans out to a few such segments
 plus the small tiers."""
 TIER_FLOOR = 1_000
