@@ -125,9 +125,8 @@ def stories(snapshot: Snapshot) -> dict[str, tuple[str, ...]]:
     if found is None:
         doc_ids, rows = [], []
         for part in snapshot.segments:
-            live = [i for i, a in enumerate(part.segment.docs) if a.id not in part.deleted]
-            doc_ids += [part.segment.docs[i].id for i in live]
-            rows.append(part.segment.signatures[live])
+            doc_ids += [part.segment.docs[i].id for i in part.live_positions]
+            rows.append(part.segment.signatures[part.live_positions])
         matrix = np.concatenate(rows) if rows else np.zeros((0, NUM_PERM), np.uint32)
         found = snapshot.memo["stories"] = groups(doc_ids, matrix)
     return found

@@ -65,6 +65,13 @@ class LiveSegment:
     def live_documents(self) -> int:
         return len(self.segment.docs) - len(self.deleted)
 
+    @property
+    def live_positions(self) -> list[int]:
+        """Positions (in `segment.docs`) of the articles not tombstoned, in order."""
+        if "positions" not in self.memo:
+            self.memo["positions"] = [i for i, a in enumerate(self.segment.docs) if a.id not in self.deleted]
+        return self.memo["positions"]
+
     def row_of(self, chunk_id: int) -> int | None:
         """The live row holding `chunk_id`, if this segment has it."""
         ids = self.segment.ids
@@ -113,9 +120,8 @@ class _ByArticle(_Located):
 
     def __iter__(self) -> Iterator[str]:
         for part in self.parts:
-            for article in part.segment.docs:
-                if article.id not in part.deleted:
-                    yield article.id
+            for position in part.live_positions:
+                yield part.segment.docs[position].id
 
     def __len__(self) -> int:
         return sum(p.live_documents for p in self.parts)
@@ -151,9 +157,8 @@ class Articles(_ByArticle, Mapping[str, Article]):
         """Every live article without its text (`text` is ""): for filters and overviews, which
         would otherwise decode the whole collection."""
         for part in self.parts:
-            for article in part.segment.docs:
-                if article.id not in part.deleted:
-                    yield article
+            for position in part.live_positions:
+                yield part.segment.docs[position]
 
     def content_hash(self, doc_id: str) -> str | None:
         found = self._find(doc_id)
