@@ -170,9 +170,10 @@ class Index:
             report = UpdateReport()
             state = self._state
             for doc_id in dict.fromkeys(doc_ids):
-                (report.deleted if doc_id in state.articles else report.warnings).append(
-                    doc_id if doc_id in state.articles else f"{doc_id}: no such document in the index"
-                )
+                if doc_id in state.articles:
+                    report.deleted.append(doc_id)
+                else:
+                    report.warnings.append(f"{doc_id}: no such document in the index")
             if report.deleted:
                 self._publish(self._commit(state, deleted=report.deleted))
             return report
@@ -212,21 +213,21 @@ class Index:
         bar = None
         try:
             for batch in _batches(itertools.chain([] if first is None else [first], articles), self.settings.checkpoint_every):
-                pending = []
+                pending, replaced = [], []
                 for article in batch:
                     old_hash = state.articles.content_hash(article.id)
                     if old_hash == article.content_hash:
                         report.unchanged.append(article.id)
                     else:
-                        (report.updated if old_hash is not None else report.added).append(article.id)
+                        (replaced if old_hash is not None else report.added).append(article.id)
                         pending.append(article)
+                report.updated += replaced
                 if not pending:
                     continue
                 if bar is None:
                     bar = _progress_bar(progress)
                 new_chunks, vectors, sentences = self._embed(pending, bar)
                 report.chunks_embedded += len(new_chunks)
-                replaced = [a.id for a in pending if a.id in state.articles]
                 state = self._commit_batch(state, pending, new_chunks, vectors, sentences, replaced)
         finally:
             if bar is not None:

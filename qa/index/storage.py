@@ -71,9 +71,6 @@ def seal_folder(folder: Path) -> dict[str, dict[str, Any]]:
     return files
 
 
-seal_generation = seal_folder
-
-
 def write_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
     """Switch the live state: the one step that makes a commit visible."""
     temp = index_dir / f"{MANIFEST}.tmp"
