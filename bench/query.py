@@ -77,34 +77,42 @@ def base_articles():
 # ---------------------------------------------------------------------- base set: real vectors, once
 
 
+def base_chunks(articles):
+    """The base articles' chunks as the index cuts them: (language, chunk text, its sentences' spans
+    relative to the chunk)."""
+    from qa.chunking import Chunker
+    from qa.config import Settings
+    from qa.sentences import split_sentences
+
+    settings = Settings()
+    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
+    for article in articles:
+        language = article.id.split(":", 1)[0]
+        for start, end in chunker.spans(article.text):
+            spans = [(s - start, e - start) for s, e in split_sentences(article.text, start, end)]
+            yield language, article.text[start:end], spans
+
+
 def embed_base(path: Path, precision: str, threads: int) -> dict:
     """(child) Chunk and embed the base articles with the real model; pickle {chunk text: vectors} to `path`."""
     import torch
 
     if threads:
         torch.set_num_threads(threads)
-    from qa.chunking import Chunker
     from qa.config import Settings, default_model
     from qa.embedding import SentenceTransformerEmbedder
-    from qa.sentences import split_sentences
 
     settings = Settings(model=default_model(), precision=precision)
     articles, _ = base_articles()
-    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
-    texts, spans = [], []
-    for article in articles:
-        for start, end in chunker.spans(article.text):
-            texts.append(article.text[start:end])
-            spans.append([(s - start, e - start) for s, e in split_sentences(article.text, start, end)])
+    _, texts, spans = zip(*base_chunks(articles))
     embedder = SentenceTransformerEmbedder(settings.model, precision=precision, batch_size=settings.batch_size)
     started = time.perf_counter()
-    vectors, sentences = embedder.encode_passages(texts, spans)
+    vectors, sentences = embedder.encode_passages(list(texts), list(spans))
     seconds = time.perf_counter() - started
     cache = {
         "name": settings.model,
         "probe": embedder.probe(),
         "chunks": {t: (v, s) for t, v, s in zip(texts, vectors, sentences)},
-        "chunks_per_copy": len(texts),
     }
     path.write_bytes(pickle.dumps(cache))
     return {"articles": len(articles), "chunks": len(texts), "embed_s": round(seconds, 1), "precision": embedder.precision}
@@ -112,20 +120,12 @@ def embed_base(path: Path, precision: str, threads: int) -> dict:
 
 def sentence_pool(cache: dict) -> dict[str, list[tuple[str, np.ndarray]]]:
     """Per language, every distinct sentence of the base set with the vector the real model gave it."""
-    from qa.chunking import Chunker
-    from qa.config import Settings
-    from qa.sentences import split_sentences
-
-    settings = Settings()
-    chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
     articles, _ = base_articles()
     pool: dict[str, dict[str, np.ndarray]] = {language: {} for language in LANGUAGES}
-    for article in articles:
-        language = article.id.split(":", 1)[0]
-        for start, end in chunker.spans(article.text):
-            _, vectors = cache["chunks"][article.text[start:end]]
-            for (s, e), vector in zip(split_sentences(article.text, start, end), vectors):
-                pool[language].setdefault(article.text[s:e].strip(), np.asarray(vector, dtype=np.float32))
+    for language, text, spans in base_chunks(articles):
+        _, vectors = cache["chunks"][text]
+        for (s, e), vector in zip(spans, vectors):
+            pool[language].setdefault(text[s:e].strip(), np.asarray(vector, dtype=np.float32))
     return {language: sorted(by_text.items(), key=lambda item: item[0]) for language, by_text in pool.items()}
 
 
