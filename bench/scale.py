@@ -10,7 +10,7 @@ about a day on 2 cores:
 - Queries (default 200): fresh points drawn the same way, none of them in the store.
 - Truth: exact top-10 by inner product over all vectors (numpy, in blocks).
 - Store: `FaissStore` from qa, fed in one `add` of all vectors; past `exact_limit()` that trains the
-  approximate index (sample, k-means, add, nprobe calibration) - `build_s` is that whole call.
+  approximate index (graph links, efSearch calibration) - `build_s` is that whole call.
 - BM25 (`--bm25-n`, default 0 = skipped): `LexicalIndex.build` over XQuAD ar+en paragraphs
   repeated with varied ids (each copy tagged with a few unique number tokens).
 
@@ -44,7 +44,7 @@ def clustered_vectors(
     """`n` corpus vectors and `queries` query vectors from the same process: a mixture of `CLUSTERS`
     Gaussian topics of very unequal sizes (Pareto weights) in a `LATENT_DIM`-dim space, each point
     `spread` from its topic centre, projected to `dim` dims, plus isotropic noise of norm `noise`
-    (relative to the unit signal), then normalised. Topics overlap, so neighbours straddle IVF cells."""
+    (relative to the unit signal), then normalised. Topics overlap, so neighbours straddle clusters."""
     rng = np.random.default_rng(seed)
     projection = rng.standard_normal((LATENT_DIM, dim), dtype=np.float32) / np.float32(math.sqrt(LATENT_DIM))
     centres = rng.standard_normal((CLUSTERS, LATENT_DIM), dtype=np.float32)
@@ -88,8 +88,6 @@ def vector_figures(args: argparse.Namespace) -> dict:
     from qa.index import faiss_backend
     from qa.index.faiss_backend import FaissStore
 
-    if args.cells_per_sqrt_n:
-        faiss_backend.CELLS_PER_SQRT_N = args.cells_per_sqrt_n
     started = time.perf_counter()
     corpus, queries = clustered_vectors(args.n, args.queries, args.dim, args.seed, spread=args.spread, noise=args.noise)
     generate_s = time.perf_counter() - started
@@ -125,18 +123,13 @@ def vector_figures(args: argparse.Namespace) -> dict:
         store.save(Path(tmp) / "vectors.faiss")
         save_s = time.perf_counter() - started
         file_mb = (Path(tmp) / "vectors.faiss").stat().st_size / 2**20
-    started = time.perf_counter()
-    clone = store.copy()
-    copy_s = time.perf_counter() - started
-    del clone
     return {
         "n": args.n,
         "dim": args.dim,
         "queries": args.queries,
         "kind": store.kind,
-        "nlist": store.nlist,
-        "nprobe": store.nprobe,
-        "cells_per_sqrt_n": faiss_backend.CELLS_PER_SQRT_N,
+        "ef_search": store.ef_search,
+        "hnsw_m": faiss_backend.HNSW_M,
         "data": {"spread": args.spread, "noise": args.noise, "clusters": CLUSTERS, "latent_dim": LATENT_DIM},
         "nearest_cosine_mean": round(nearest, 3),
         f"recall@{args.k}": round(recall_at_k(found, truth, args.k), 4),
@@ -146,7 +139,6 @@ def vector_figures(args: argparse.Namespace) -> dict:
         "generate_s": round(generate_s, 1),
         "exact_truth_s": round(truth_s, 1),
         "save_s": round(save_s, 2),
-        "copy_s": round(copy_s, 2),
         "file_mb": round(file_mb, 1),
         "store_rss_mb": round(store_mb, 1),
         "bytes_per_chunk": round(store_mb * 2**20 / args.n, 1),
@@ -227,7 +219,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--spread", type=float, default=0.6, help="topic spread in the latent space (larger: harder)")
     parser.add_argument("--noise", type=float, default=0.3, help="isotropic noise norm (larger: harder)")
-    parser.add_argument("--cells-per-sqrt-n", type=float, default=None, help="override CELLS_PER_SQRT_N (tuning runs)")
     parser.add_argument("--bm25-n", type=int, default=0, help="also build BM25 over this many repeated XQuAD paragraphs (0: skip)")
     parser.add_argument("--no-vectors", action="store_true", help="BM25 only")
     args = parser.parse_args(argv)

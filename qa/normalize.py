@@ -247,7 +247,8 @@ STOPWORDS: frozenset[str] = frozenset(
 )
 """Function words and question words, normalised (``على`` is stored as ``علي``, ``إلى`` as ``الي``).
 
-For sentence scoring and question analysis, not for BM25 indexing (which weighs them by IDF).
+For sentence scoring and question analysis. BM25 indexes and scores them like any word, but
+reads their postings only for chunks that a content word matched (`qa.index.lexical`).
 Compare against `tokenize` output: `tokenize(..., stem=True)` leaves these words whole, so one
 filter works for both modes.
 """

@@ -86,6 +86,9 @@ class OnnxEncoder:
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = min(4, os.cpu_count() or 1)  # one query gains nothing past a few cores
+        # Its worker threads stop spinning for more work when a run ends: spinning held both cores
+        # through the BM25 and vector search that follow each question.
+        options.add_session_config_entry("session.force_spinning_stop", "1")
         tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_SEQ_LENGTH)
         self._tokenizer = tokenizer  # before the session: other threads take a set session as "loaded"

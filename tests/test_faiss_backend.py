@@ -1,6 +1,6 @@
 """The vector store's contract, run against both index types: exact (`IndexIDMap2(IndexFlatIP)`)
-and approximate (`IndexIVFFlat`, reached by growing past a small `QA_EXACT_LIMIT`). Plus the
-approximate index's recall@10 against exact search on held-out queries."""
+and approximate (an HNSW graph, reached by growing past a small `QA_EXACT_LIMIT`). Plus the
+graph's recall@10 against exact search on held-out queries, and indexes written before the graph."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.index.faiss_backend import KIND_APPROXIMATE, KIND_EXACT, FaissStore, cells_for, exact_limit
+import faiss
+
+from qa.index.faiss_backend import EF_MIN, KIND_APPROXIMATE, KIND_EXACT, FaissStore, exact_limit
 
 DIM = 32
 N = 3000
@@ -18,7 +20,7 @@ LIMIT = 500
 
 def _clustered(n: int, seed: int) -> np.ndarray:
     """Unit vectors around 40 overlapping topics in an 8-dim subspace, plus noise: neighbours straddle
-    cells, as real embeddings do (uniform random vectors would make any IVF probe every cell)."""
+    topics, as real embeddings do."""
     rng = np.random.default_rng(seed)
     basis = np.random.default_rng(0).standard_normal((8, DIM)).astype(np.float32)
     centres = np.random.default_rng(1).standard_normal((40, 8)).astype(np.float32)
@@ -51,9 +53,7 @@ def _hits(store: FaissStore, queries: np.ndarray, k: int = 10) -> list[list[int]
 def test_save_load_round_trip(store: FaissStore, tmp_path: Path) -> None:
     store.save(tmp_path / "vectors.faiss")
     loaded = FaissStore.load(tmp_path / "vectors.faiss")
-    assert (loaded.kind, loaded.dim, loaded.count, loaded.nlist, loaded.nprobe) == (
-        store.kind, store.dim, store.count, store.nlist, store.nprobe
-    )
+    assert (loaded.kind, loaded.dim, loaded.count, loaded.ef_search) == (store.kind, store.dim, store.count, store.ef_search)
     assert np.array_equal(np.sort(loaded.ids()), IDS)
     assert _hits(loaded, QUERIES) == _hits(store, QUERIES)
     scores, _ = loaded.search(QUERIES[0], 5)
@@ -62,17 +62,28 @@ def test_save_load_round_trip(store: FaissStore, tmp_path: Path) -> None:
         loaded.add(np.array([N + 1]), QUERIES[:1])
 
 
-def test_add_remove_and_ids(store: FaissStore) -> None:
+def test_ids_and_later_adds(store: FaissStore) -> None:
     assert np.array_equal(np.sort(store.ids()), IDS)
-    gone = IDS[::7]
-    store.remove(gone)
-    store.remove(np.array([], dtype=np.int64))
-    assert store.count == N - len(gone)
-    assert set(store.ids().tolist()) == set(IDS.tolist()) - set(gone.tolist())
-    for row in range(0, N, 7 * 50):  # a removed vector no longer finds itself
-        assert int(IDS[row]) not in store.search(VECTORS[row], 10)[1].tolist()
-    store.add(np.array([1]), VECTORS[:1])  # a new id for an old vector is found again
-    assert store.search(VECTORS[0], 1)[1].tolist() == [1]
+    store.add(np.array([1]), VECTORS[:1])  # a new id for an old vector is found with it
+    assert set(store.search(VECTORS[0], 2)[1].tolist()) == {1, int(IDS[0])}
+    assert store.count == N + 1
+
+
+def test_selection_is_applied_inside_the_search(store: FaissStore) -> None:
+    """Wide selections walk the graph with a selector, narrow ones are scanned exactly; either way only
+    allowed ids come back, and as many as k of them."""
+    rng = np.random.default_rng(4)
+    for size in (5, 300, N - 100):  # narrow (scanned), wide (walked) on the graph
+        allowed = np.sort(rng.choice(IDS, size=size, replace=False))
+        for q in QUERIES[:10]:
+            scores, ids = store.search(q, 10, allowed)
+            assert len(ids) == min(10, size) and set(ids.tolist()) <= set(allowed.tolist())
+            assert np.all(np.diff(scores) <= 1e-6)
+        truth = allowed[np.argsort(-(VECTORS[allowed - 1000] @ QUERIES[0]))][:5]
+        if size <= 300:
+            assert store.search(QUERIES[0], 5, allowed)[1].tolist() == truth.tolist()
+    outside = np.array([5, 6], dtype=np.int64)  # ids the store never held
+    assert len(store.search(QUERIES[0], 5, outside)[1]) == 0
 
 
 def test_search_order_and_bounds(store: FaissStore) -> None:
@@ -102,7 +113,7 @@ def test_approximate_recall_at_10_against_exact(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("QA_EXACT_LIMIT", str(10 * N))
     exact = FaissStore(DIM)
     exact.add(IDS, VECTORS)
-    assert approximate.nprobe < approximate.nlist, "calibration should not need every cell on clustered data"
+    assert EF_MIN <= approximate.ef_search < N, "calibration should not need an exhaustive walk on clustered data"
     found, truth = _hits(approximate, QUERIES), _hits(exact, QUERIES)
     recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)])
     assert recall >= 0.95
@@ -119,15 +130,23 @@ def test_growing_past_the_limit_keeps_ids_and_vectors(monkeypatch: pytest.Monkey
     assert np.array_equal(vectors[np.argsort(ids)], VECTORS)
 
 
-def test_retrains_when_it_outgrows_its_cells(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("QA_EXACT_LIMIT", "100")
-    store = FaissStore(DIM)
-    store.add(IDS[:400], VECTORS[:400])
-    small = store.nlist
-    assert store.kind == KIND_APPROXIMATE and small == cells_for(400)
-    store.add(IDS[400:], VECTORS[400:])
-    assert store.nlist == cells_for(N) >= 2 * small
-    assert np.array_equal(np.sort(store.ids()), IDS)
+def test_an_index_written_before_the_graph_still_loads_and_searches(tmp_path: Path) -> None:
+    """Segments above the limit used to be `IndexIVFFlat` (format 2 above 200,000 chunks, format 3
+    until the graph): they load read-only, search with their saved nprobe, filters included, and give
+    their vectors back for a merge."""
+    quantizer = faiss.IndexFlatIP(DIM)
+    ivf = faiss.IndexIVFFlat(quantizer, DIM, 16, faiss.METRIC_INNER_PRODUCT)
+    ivf.train(VECTORS)
+    ivf.add_with_ids(VECTORS, IDS)
+    ivf.nprobe = 16
+    faiss.write_index(ivf, str(tmp_path / "vectors.faiss"))
+    old = FaissStore.load(tmp_path / "vectors.faiss")
+    assert old.kind == KIND_APPROXIMATE and old.count == N and old.ef_search is None
+    assert old.search(VECTORS[10], 1)[1].tolist() == [int(IDS[10])]
+    allowed = np.sort(IDS[::500])
+    assert old.search(QUERIES[0], 10, allowed)[1].tolist() == allowed[np.argsort(-(VECTORS[::500] @ QUERIES[0]))].tolist()
+    ids, vectors = old.contents()
+    assert np.array_equal(vectors[np.argsort(ids)], VECTORS)
 
 
 def test_limit_from_the_environment_and_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:

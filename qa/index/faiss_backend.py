@@ -1,24 +1,25 @@
-"""The only module that imports faiss: inner-product search with stable, deletable ids, whose index
-type follows the corpus size.
+"""The only module that imports faiss: inner-product search with stable ids, whose index type follows
+the size of the segment it serves.
 
 Up to `exact_limit()` chunks (`EXACT_LIMIT`, or `$QA_EXACT_LIMIT`) the store is exact:
 `IndexIDMap2(IndexFlatIP)`, a brute-force scan. The first `add` that takes it past the limit turns
-it into an inverted-file index, `IndexIVFFlat` with inner product, which keeps the chunk ids as its
-own, deletes with `remove_ids`, and stores full float32 vectors (no quantization error: the only
-approximation is which cells a query visits).
+it into a graph, `IndexIDMap2(IndexHNSWFlat)` with inner product, as Lucene indexes vectors per
+segment: full float32 vectors (no quantization error), and a query walks the graph instead of
+scanning. Segments never change once written, so the graph never has to forget a vector: tombstones
+and filters are id selectors applied during the walk.
 
-- `nlist`, the number of cells, is `CELLS_PER_SQRT_N * sqrt(n)` at training time, capped so each cell
-  gets at least `TRAIN_PER_CELL` training vectors. The coarse centroids come from spherical k-means
-  on a random sample of the store's own vectors (`TRAIN_PER_CELL` per cell).
-- `nprobe`, the number of cells a query visits, is calibrated once per training, on the store's own
-  data: `CALIBRATION_QUERIES` stored vectors that were not in the training sample are searched with
-  nprobe = 1, 2, 3, 4, 6, 8, 11, 16 ... (powers of sqrt 2) and the smallest value whose recall@10
-  (the vector itself left out) against an exhaustive scan reaches `RECALL_TARGET` is found, then
-  multiplied by `NPROBE_MARGIN` (at least `NPROBE_MIN`), since real questions sit less snugly among
-  passages than passages do. Tightly clustered data gets a small nprobe, diffuse data a large one;
-  either way recall is measured on the data, not assumed. faiss saves nprobe with the index.
-- When the store outgrows its cells (the `nlist` rule above gives twice the current count), the next
-  `add` retrains, so list lengths and latency stay in proportion. Shrinking never converts back.
+- `M` (`HNSW_M`) links per vector and `efConstruction` (`EF_CONSTRUCTION`) are fixed; `efSearch`, how
+  many candidates a query keeps, is calibrated once per graph on the store's own data:
+  `CALIBRATION_QUERIES` of its vectors, linked in only afterwards, are searched with efSearch = 16,
+  23, 32, 45, 64 ... (powers of sqrt 2), and the smallest value whose recall@10 (a result tied with
+  the true 10th counts) against an exhaustive scan reaches `RECALL_TARGET` is multiplied by
+  `EF_MARGIN` (at least `EF_MIN`), since real questions sit less snugly among passages than passages
+  do. faiss saves efSearch with the index, and never searches with fewer than k candidates.
+- A selection no larger than `exact_limit()` (a narrow filter) is scanned exactly instead: a walk
+  that must skip most of the graph finds few allowed vectors, and the scan costs no more than an
+  exact segment's.
+- Indexes written before the graph (an `IndexIVFFlat` in a segment, or in a format-2 index above
+  200,000 chunks) still load and search with the `nprobe` saved in them.
 """
 
 from __future__ import annotations
@@ -38,22 +39,20 @@ EXACT_LIMIT = 20_000
 """Chunks a store (one segment's) searches exactly: a scan costs ~1.5 ms per 10k on one busy core here,
 and a query scans every segment, so larger segments turn approximate. A million chunks then scan at
 most the small segments' ~100k vectors exactly instead of all of them (80 ms)."""
-CELLS_PER_SQRT_N = 4.0
-"""nlist = this * sqrt(n). At 1M synthetic vectors on a loaded 2-core machine, at equal recall, 4
-searched in 4.7 ms p50, 2 in 6.3 ms and 1 in 7.6 ms; 4 costs more training (once per 4x growth). On the
-idle machine of bench/README.md: recall@10 0.986, 2.1 ms p50, 58 s to train and fill."""
-TRAIN_PER_CELL = 40
-"""Training vectors per cell, just above faiss's minimum of 39; k-means time grows with it."""
+HNSW_M = 32
+"""Graph links per vector (64 on the bottom layer): 256 bytes per vector beside its 1,536."""
+EF_CONSTRUCTION = 80
+"""Candidates kept while linking a new vector: a 236k-chunk segment builds in 54 s on 2 cores."""
 RECALL_TARGET = 0.97
 """The recall@10 that calibration asks of stored vectors used as queries."""
-NPROBE_MARGIN = 1.5
-"""Calibrated nprobe is multiplied by this: real questions are harder than stored passages. On XQuAD
-ar+en (100k chunks, real vectors repeated with noise) the nprobe giving stored vectors 0.991 gave real
-questions 0.954; 1.5x that nprobe gave them 0.985."""
-NPROBE_MIN = 8
-"""Never fewer cells: 8 cells are a few thousand vectors even at 1M (well under a millisecond), and at
-nprobe 2 or 3 one cell more or less swings real-question recall (0.95 to 0.99 on the XQuAD data)."""
+EF_MARGIN = 2.0
+"""Calibrated efSearch is multiplied by this: real questions are harder than passages held out of the
+graph. In a 236k-chunk segment of bench/query.py's corpus, held-out passages reached 0.97 at efSearch
+91, where 200 real questions had recall@10 0.96 at 128, 0.99 at 256 (1.0 ms)."""
+EF_MIN = 64
+"""Never fewer candidates: below it, one link more or less swings a question's recall."""
 CALIBRATION_QUERIES = 200
+ADD_BLOCK = 65_536
 KIND_EXACT = "exact"
 KIND_APPROXIMATE = "approximate"
 
@@ -76,22 +75,17 @@ def exact_limit() -> int:
     return limit
 
 
-def cells_for(n: int) -> int:
-    """The IVF cell count for `n` vectors: `CELLS_PER_SQRT_N * sqrt(n)`, at most n / TRAIN_PER_CELL."""
-    return max(1, min(int(CELLS_PER_SQRT_N * math.sqrt(n)), n // TRAIN_PER_CELL))
-
-
 class FaissStore:
     """Unit vectors keyed by chunk id; inner product equals cosine similarity.
 
     Exact (`IndexIDMap2(IndexFlatIP)`) up to `exact_limit()` vectors, then approximate
-    (`IndexIVFFlat`, inner product); both keep ids stable across deletes.
+    (`IndexIDMap2(IndexHNSWFlat)`, inner product).
 
     Example:
         >>> store = FaissStore(384)
         >>> store.add(np.arange(3), unit_vectors)          # ids are the caller's chunk ids
         >>> scores, ids = store.search(unit_vectors[0], k=2)
-        >>> store.remove(np.array([1])); store.kind
+        >>> store.kind
         'exact'
     """
 
@@ -103,98 +97,118 @@ class FaissStore:
         self.dim = dim
         self._index = index if index is not None else _exact(dim)
         self._mapped = False
+        self._by_id: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def count(self) -> int:
         return int(self._index.ntotal)
 
     @property
+    def _graph(self) -> faiss.IndexHNSW | None:
+        inner = getattr(self._index, "index", None)
+        inner = faiss.downcast_index(inner) if inner is not None else None
+        return inner if isinstance(inner, faiss.IndexHNSW) else None
+
+    @property
     def kind(self) -> str:
         """'exact' or 'approximate'."""
-        return KIND_APPROXIMATE if isinstance(self._index, faiss.IndexIVF) else KIND_EXACT
+        return KIND_APPROXIMATE if self._graph is not None or isinstance(self._index, faiss.IndexIVF) else KIND_EXACT
 
     @property
-    def nprobe(self) -> int | None:
-        """Cells visited per query (None when exact)."""
-        return int(self._index.nprobe) if isinstance(self._index, faiss.IndexIVF) else None
-
-    @property
-    def nlist(self) -> int | None:
-        """Cells of the approximate index (None when exact)."""
-        return int(self._index.nlist) if isinstance(self._index, faiss.IndexIVF) else None
+    def ef_search(self) -> int | None:
+        """Candidates a query keeps in the graph (None unless the store is a graph)."""
+        graph = self._graph
+        return int(graph.hnsw.efSearch) if graph is not None else None
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add unit vectors under the given ids (ids must not be in the store yet).
 
-        An add that takes an exact store past `exact_limit()` turns it into an approximate one; an add
-        after which `cells_for(count)` is twice the approximate store's cells retrains it. Either
-        way the new index holds the old vectors and these, and this add takes seconds to minutes.
+        An add that takes an exact store past `exact_limit()` turns it into a graph holding the old
+        vectors and these (seconds to a minute per 100k vectors); a graph links new vectors in and
+        keeps its efSearch (segments are written in one add, so only tests add twice).
 
         Raises:
-            ValueError: the vectors' dimension is not the store's.
+            ValueError: the vectors' dimension is not the store's, or the store is a loaded one.
         """
         if not len(ids):
             return
-        self._check_writable()
+        if self._mapped:
+            raise ValueError("a loaded store is memory-mapped and read-only; build a new one from its contents()")
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), -1)
         if vectors.shape[1] != self.dim:
             raise ValueError(f"vectors have dimension {vectors.shape[1]}, the store holds {self.dim}")
-        total = self.count + len(ids)
-        if self.kind == KIND_EXACT and total <= exact_limit():
-            self._index.add_with_ids(vectors, ids)
-        elif self.kind == KIND_APPROXIMATE and cells_for(total) < 2 * self.nlist:
-            self._index.add_with_ids(vectors, ids)
+        if self.kind == KIND_EXACT and self.count + len(ids) > exact_limit():
+            self._index = _graph_of(self.dim, [self.contents(), (ids, vectors)])
         else:
-            self._index = _approximate(self.dim, [self.contents(), (ids, vectors)])
-
-    def remove(self, ids: np.ndarray) -> None:
-        if len(ids):
-            self._check_writable()
-            self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
-
-    def _check_writable(self) -> None:
-        if self._mapped:
-            raise ValueError("a loaded store is memory-mapped and read-only; build a new one from its contents()")
+            self._index.add_with_ids(vectors, ids)  # a graph keeps the efSearch it was calibrated with
+        self._by_id = None
 
     def search(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Scores and ids of the `k` nearest chunks, best first (fewer when the index is smaller).
 
         `allowed` (sorted chunk ids) restricts the search itself: faiss skips every other id while it
-        scans (`IDSelectorBitmap`, one bit per id, tested in O(1)), so the k best allowed chunks come
-        back however few of them rank among the collection's best. On the approximate index the
-        cells visited may hold fewer than k allowed vectors (a narrow filter); the search is then
-        repeated over every cell, which costs only the id tests for the vectors skipped.
+        scans or walks (`IDSelectorBitmap`, one bit per id, tested in O(1)), so the k best allowed
+        chunks come back however few of them rank among the collection's best. A graph scans a
+        selection of at most `exact_limit()` exactly, and any selection its walk could not fill.
         """
         total = self.count if allowed is None else min(self.count, len(allowed))
         k = min(k, total)
         if k <= 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
-        bitmap = _bitmap(allowed) if allowed is not None else None
-        selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap)) if bitmap is not None else None
         # One query is one thread's work: faiss would split the scan over OpenMP threads and wait for
         # the other core, which on a busy 2-core machine turned 1.6 ms (10k exact) into 24 ms.
         # The setting is per calling thread in libgomp, so training elsewhere keeps its threads.
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1)
         try:
-            if selector is None:
-                scores, ids = self._index.search(query, k)
-            elif isinstance(self._index, faiss.IndexIVF):
-                scores, ids = self._index.search(query, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe))
-                if int((ids[0] >= 0).sum()) < k:
-                    every = faiss.SearchParametersIVF(sel=selector, nprobe=self.nlist)
-                    scores, ids = self._index.search(query, k, params=every)
-            else:
-                scores, ids = self._index.search(query, k, params=faiss.SearchParameters(sel=selector))
+            scores, ids = self._search(query, k, allowed)
         finally:
             faiss.omp_set_num_threads(threads)
-        keep = ids[0] >= 0
-        return scores[0][keep], ids[0][keep]
+        keep = ids >= 0
+        return scores[keep], ids[keep]
+
+    def _search(self, query: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        if allowed is None:
+            scores, ids = self._index.search(query, k)
+            return scores[0], ids[0]
+        graph = self._graph
+        if graph is not None and len(allowed) <= exact_limit():
+            return self._scan(query, k, allowed)
+        selector = _selector(allowed)
+        if graph is not None:
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=graph.hnsw.efSearch)
+        elif isinstance(self._index, faiss.IndexIVF):
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
+        else:
+            params = faiss.SearchParameters(sel=selector)
+        scores, ids = self._index.search(query, k, params=params)
+        if int((ids[0] >= 0).sum()) < k and self.kind == KIND_APPROXIMATE:  # the walk (or the cells visited) held too few
+            if graph is not None:
+                return self._scan(query, k, allowed)
+            every = faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nlist)
+            scores, ids = self._index.search(query, k, params=every)
+        return scores[0], ids[0]
+
+    def _scan(self, query: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact search of a graph's stored vectors, `allowed` ids only: the graph's storage is a flat
+        index numbered by position, so the ids become positions first (a binary search each)."""
+        if self._by_id is None:
+            stored = self.ids()  # position -> id
+            order = np.argsort(stored, kind="stable")
+            self._by_id = (stored, stored[order], order)
+        stored, sorted_ids, order = self._by_id
+        at = np.searchsorted(sorted_ids, allowed).clip(max=len(sorted_ids) - 1)
+        positions = order[at[sorted_ids[at] == allowed]]
+        if not len(positions):
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        params = faiss.SearchParameters(sel=_selector(positions))
+        scores, rows = self._graph.storage.search(query, k, params=params)
+        return scores[0], np.where(rows[0] >= 0, stored[rows[0].clip(min=0)], -1)
 
     def ids(self) -> np.ndarray:
-        """Every stored id (exact: insertion order, approximate: grouped by cell)."""
+        """Every stored id (exact and graph: insertion order; an old IVF index: grouped by cell)."""
         if isinstance(self._index, faiss.IndexIVF):
             return _ivf_contents(self._index, with_vectors=False)[0]
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
@@ -206,7 +220,7 @@ class FaissStore:
     def load(cls, path: Path) -> FaissStore:
         """The store saved at `path`, its vectors memory-mapped (`IO_FLAG_MMAP_IFC`) rather than read:
         a process pays for the pages its searches touch, and a loaded store is read-only (segments
-        never change once written; `add` and `remove` raise)."""
+        never change once written; `add` raises)."""
         index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
         store = cls(index.d, index)
         store._mapped = True
@@ -221,70 +235,76 @@ class FaissStore:
         return ids, vectors
 
 
-def _bitmap(ids: np.ndarray) -> np.ndarray:
-    """faiss's `IDSelectorBitmap` layout: bit (id & 7) of byte (id >> 3) set for each id."""
+def _selector(ids: np.ndarray) -> faiss.IDSelectorBitmap:
+    """faiss's `IDSelectorBitmap` over `ids`: bit (id & 7) of byte (id >> 3) set for each. The
+    bitmap rides on the selector, which faiss reads by pointer, so both live as long as it."""
     ids = np.asarray(ids, dtype=np.int64)
     flags = np.zeros(int(ids.max()) + 1 if len(ids) else 1, dtype=bool)
     flags[ids] = True
-    return np.packbits(flags, bitorder="little")
+    bitmap = np.packbits(flags, bitorder="little")
+    selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+    selector.bitmap_array = bitmap
+    return selector
 
 
 def _exact(dim: int) -> faiss.Index:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
-def _approximate(dim: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> faiss.IndexIVFFlat:
-    """An `IndexIVFFlat` trained on a sample of `parts` (id and vector arrays), holding all of them,
-    with nprobe calibrated on stored vectors outside the training sample."""
-    parts = [(i, v) for i, v in parts if len(i)]
-    sizes = [len(i) for i, _ in parts]
-    n = sum(sizes)
-    nlist = cells_for(n)
-    order = np.random.default_rng(0).permutation(n)
-    train = min(n, nlist * TRAIN_PER_CELL)
-    # Queries the centroids were not fitted to, as real queries are (when the store has enough).
-    held_out = order[train:] if n - train >= CALIBRATION_QUERIES else order
-    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-    index.cp.seed = 0  # reproducible cells; spherical k-means is faiss's default for inner product
-    index.train(_rows(parts, sizes, np.sort(order[:train]))[1])
+def _graph_of(dim: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> faiss.IndexIDMap2:
+    """An HNSW graph holding `parts` (id and vector arrays), with efSearch calibrated on
+    `CALIBRATION_QUERIES` of its vectors that are linked in only after calibration, so they search
+    the graph as a new question does rather than finding themselves in it."""
+    graph = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = EF_CONSTRUCTION
+    index = faiss.IndexIDMap2(graph)
+    index.own_fields = True
+    graph.this.disown()  # the ID map frees it
+    parts = [(np.ascontiguousarray(i, dtype=np.int64), v) for i, v in parts if len(i)]
+    total = sum(len(i) for i, _ in parts)
+    held = np.zeros(total, dtype=bool)
+    held[np.random.default_rng(0).choice(total, min(CALIBRATION_QUERIES, total // 2), replace=False)] = True
+    later: list[tuple[np.ndarray, np.ndarray]] = []
+    at = 0
     for ids, vectors in parts:
-        index.add_with_ids(vectors, ids)
-    index.nprobe = calibrate_nprobe(index, *_rows(parts, sizes, np.sort(held_out[:CALIBRATION_QUERIES])))
+        for lo in range(0, len(ids), ADD_BLOCK):  # a block at a time: no copy of a whole part
+            hi = min(lo + ADD_BLOCK, len(ids))
+            keep = ~held[at + lo : at + hi]
+            block = np.ascontiguousarray(vectors[lo:hi], dtype=np.float32)
+            index.add_with_ids(block[keep], ids[lo:hi][keep])
+            later.append((ids[lo:hi][~keep], block[~keep]))
+        at += len(ids)
+    later_ids = np.concatenate([i for i, _ in later])
+    queries = np.concatenate([v for _, v in later])
+    calibrate_ef_search(graph, queries)
+    index.add_with_ids(queries, later_ids)
     return index
 
 
-def _rows(parts: list[tuple[np.ndarray, np.ndarray]], sizes: list[int], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows (sorted global positions) of the concatenation of `parts`, without concatenating them."""
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
-    ids, vectors = [], []
-    for (part_ids, part_vectors), lo, hi in zip(parts, bounds[:-1], bounds[1:]):
-        local = rows[(rows >= lo) & (rows < hi)] - lo
-        ids.append(part_ids[local])
-        vectors.append(part_vectors[local])
-    return np.concatenate(ids), np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
-
-
-def calibrate_nprobe(index: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, k: int = 10) -> int:
-    """`NPROBE_MARGIN` times the smallest nprobe, on a grid of powers of sqrt(2) (1, 2, 3, 4, 6, 8, 11,
-    16, 23, 32 ...), for which searching stored `vectors` finds on average `RECALL_TARGET` of their
-    true `k` nearest neighbours (each vector's own id left out); the truth is a scan of every cell.
-    At least `NPROBE_MIN`, at most nlist (an exact scan)."""
-    nlist = int(index.nlist)
-    index.nprobe = nlist
-    _, truth = index.search(vectors, k + 1)
-    truth = [set(row[row != own][:k].tolist()) - {-1} for row, own in zip(truth, ids)]
-    grid = sorted({round(2 ** (step / 2)) for step in range(2 * math.ceil(math.log2(nlist)) + 1)})
-    for nprobe in (p for p in grid if p < nlist):
-        index.nprobe = nprobe
-        _, found = index.search(vectors, k + 1)
-        hits = [len(t & set(row[row != own][:k].tolist())) / max(1, len(t)) for row, own, t in zip(found, ids, truth)]
-        if float(np.mean(hits)) >= RECALL_TARGET:
-            return min(nlist, max(NPROBE_MIN, math.ceil(nprobe * NPROBE_MARGIN)))
-    return nlist
+def calibrate_ef_search(graph: faiss.IndexHNSW, queries: np.ndarray, k: int = 10) -> int:
+    """Set and return `EF_MARGIN` times the smallest efSearch, on a grid of powers of sqrt(2) from 16
+    (16, 23, 32, 45, 64, 91, 128 ...), for which `queries` (vectors not in the graph) find on average
+    `RECALL_TARGET` of their true `k` nearest neighbours; a result scoring at least the true k-th
+    counts, so duplicates do not look like misses. The truth is an exact scan of the graph's
+    storage. At least `EF_MIN`."""
+    k = min(k, int(graph.ntotal))
+    if k < 1 or not len(queries):
+        return int(graph.hnsw.efSearch)
+    truth, _ = graph.storage.search(queries, k)
+    ef = 16
+    for step in range(8, 2 * math.ceil(math.log2(max(graph.ntotal, 2))) + 1):
+        ef = round(2 ** (step / 2))
+        graph.hnsw.efSearch = ef
+        scores, _ = graph.search(queries, k)
+        if float(np.mean(scores >= truth[:, -1:] - 1e-5)) >= RECALL_TARGET:
+            break
+    graph.hnsw.efSearch = max(EF_MIN, math.ceil(ef * EF_MARGIN))
+    return int(graph.hnsw.efSearch)
 
 
 def _ivf_contents(index: faiss.IndexIVF, *, with_vectors: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Ids (and, for IVFFlat, vectors) read straight from the inverted lists."""
+    """Ids (and, for IVFFlat, vectors) read straight from the inverted lists of an index written
+    before the graph."""
     lists = index.invlists
     sizes = [lists.list_size(i) for i in range(index.nlist)]
     ids = np.empty(sum(sizes), dtype=np.int64)

@@ -11,7 +11,10 @@ The formula is bm25s's "lucene" variant that the index used before segments (k1 
 idf = log(1 + (N - df + 0.5) / (df + 0.5)), a question word counted as often as it occurs), so scores
 and answer features kept their scale. bm25s itself precomputes scores from its own statistics when it
 indexes, which a segment cannot do without knowing the others; hence our own scoring, a few numpy
-operations per query word over that word's postings.
+operations per query word over that word's postings. Function words (`qa.normalize.STOPWORDS`) are
+indexed and scored like any word, but where the top k allows it they are read only for the rows a
+content word matched (`_score_part`): at a million chunks their posting lists were 85% of what a
+question read.
 """
 
 from __future__ import annotations
@@ -124,9 +127,11 @@ class Postings:
 
     @classmethod
     def load(cls, folder: Path) -> Postings:
-        """Arrays memory-mapped: a query reads the postings of its own words only."""
+        """Arrays memory-mapped: a query reads the postings of its own words only. They are plain
+        ndarray views of the maps (`np.asarray`): numpy's memmap subclass costs a Python call on every
+        slice, 3 ms a question at a million chunks."""
         names = json.loads((folder / VOCAB).read_text(encoding="utf-8"))
-        arrays = [np.load(folder / n, allow_pickle=False, mmap_mode="r") for n in (INDPTR, ROWS, TFS, LENGTHS)]
+        arrays = [np.asarray(np.load(folder / n, allow_pickle=False, mmap_mode="r")) for n in (INDPTR, ROWS, TFS, LENGTHS)]
         if len(arrays[0]) != len(names) + 1 or len(arrays[1]) != len(arrays[2]) or int(arrays[0][-1]) != len(arrays[1]):
             raise ValueError(f"{folder.name}: postings arrays disagree")
         return cls({t: i for i, t in enumerate(names)}, *arrays)
@@ -218,14 +223,15 @@ class LexicalIndex:
         tokens = lexical_tokens(query)
         if not tokens or not self.count or (allowed is not None and not len(allowed)):
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        weights = Counter(tokens)
-        known = [(t, c * self._idf(self._df(t))) for t, c in weights.items() if self._df(t)]
-        if not known:
+        weighted = [(t, c * self._idf(self._df(t))) for t, c in Counter(tokens).items() if self._df(t)]
+        if not weighted:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        content = [(t, w) for t, w in weighted if t not in STOPWORDS]
+        function = [(t, w) for t, w in weighted if t in STOPWORDS]
         avgdl = self._avgdl()
         all_scores, all_ids = [], []
         for part in self.parts:
-            scores, ids = _score_part(part, known, avgdl, k, allowed)
+            scores, ids = _score_part(part, content, function, avgdl, k, allowed)
             all_scores.append(scores)
             all_ids.append(ids)
         scores, ids = np.concatenate(all_scores), np.concatenate(all_ids)
@@ -233,26 +239,82 @@ class LexicalIndex:
         return scores[order].astype(np.float32), ids[order]
 
 
-def _score_part(part: LexicalPart, weighted: list[tuple[str, float]], avgdl: float, k: int, allowed: np.ndarray | None):
-    """One segment's best `k` (float64 scores, chunk ids), live and allowed rows only."""
+def _score_part(
+    part: LexicalPart,
+    content: list[tuple[str, float]],
+    function: list[tuple[str, float]],
+    avgdl: float,
+    k: int,
+    allowed: np.ndarray | None,
+):
+    """One segment's best `k` by BM25 (float64 scores, chunk ids), live and allowed rows only.
+
+    Exact, but function words are read sparingly. A function word ("في", "the") adds less than its
+    weight to a row (BM25's tf factor is below 1), so once the content words have scored:
+    - if k rows already score at least the function words' total weight, a row matching function
+      words alone cannot reach the top k, and only rows a content word matched are candidates;
+    - of those, a row whose content score falls short of the k-th best by more than that total
+      cannot get there either, and is dropped.
+    The few thousand rows left, where the posting lists of function words hold half a million, are
+    found in each list by binary search, or by one pass testing a mask when that reads less.
+    Otherwise (a small segment, or no content word) function words score every row they occur in."""
     postings = part.postings
     scores = np.zeros(postings.count, dtype=np.float64)
-    for term, weight in weighted:
-        rows, tf = postings.term_rows(term)
-        if len(rows):
-            norm = K1 * (1 - B + B * postings.lengths[rows] / avgdl)
-            scores[rows] += weight * (tf / (norm + tf))
-    candidates = np.flatnonzero(scores > 0)
-    if part.live is not None:
-        candidates = candidates[part.live[candidates]]
-    ids = part.ids[candidates]
-    if allowed is not None:
-        at = np.searchsorted(allowed, ids).clip(max=len(allowed) - 1)
-        keep = allowed[at] == ids
+    for term, weight in content:
+        _add_term(scores, postings, term, weight, avgdl)
+    candidates, ids = _eligible(part, np.flatnonzero(scores > 0), allowed)
+    bound = sum(w for _, w in function)
+    content_kth = -np.partition(-scores[candidates], k - 1)[k - 1] if len(candidates) >= k else 0.0
+    if function and content_kth < bound:
+        for term, weight in function:
+            _add_term(scores, postings, term, weight, avgdl)
+        candidates, ids = _eligible(part, np.flatnonzero(scores > 0), allowed)
+    elif function:
+        keep = scores[candidates] >= content_kth - bound
         candidates, ids = candidates[keep], ids[keep]
+        wanted = None
+        for term, weight in function:
+            rows, tf = postings.term_rows(term)
+            if not len(rows):
+                continue
+            if len(candidates) * math.log2(len(rows)) < len(rows):  # binary searches read less
+                at = np.searchsorted(rows, candidates).clip(max=len(rows) - 1)
+                found = rows[at] == candidates
+                hit, tf = candidates[found], tf[at[found]]
+            else:  # one pass over the list, testing each row against a mask of the candidates
+                if wanted is None:
+                    wanted = np.zeros(postings.count, dtype=bool)
+                    wanted[candidates] = True
+                found = wanted[rows]
+                hit, tf = rows[found], tf[found]
+            scores[hit] += weight * _saturation(tf, postings.lengths[hit], avgdl)
     values = scores[candidates]
     if len(values) > k:
         kth = np.partition(-values, k - 1)[k - 1]
         keep = -values <= kth  # every tie at the k-th score, so the merge breaks ties by id
         values, ids = values[keep], ids[keep]
     return values, ids
+
+
+def _add_term(scores: np.ndarray, postings: Postings, term: str, weight: float, avgdl: float) -> None:
+    """Add one query word's BM25 share to the score of every row it occurs in."""
+    rows, tf = postings.term_rows(term)
+    if len(rows):
+        scores[rows] += weight * _saturation(tf, postings.lengths[rows], avgdl)
+
+
+def _eligible(part: LexicalPart, rows: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Of `rows`, those live and allowed, with their chunk ids."""
+    if part.live is not None:
+        rows = rows[part.live[rows]]
+    ids = part.ids[rows]
+    if allowed is not None:
+        at = np.searchsorted(allowed, ids).clip(max=len(allowed) - 1)
+        keep = allowed[at] == ids
+        rows, ids = rows[keep], ids[keep]
+    return rows, ids
+
+
+def _saturation(tf: np.ndarray, lengths: np.ndarray, avgdl: float) -> np.ndarray:
+    """BM25's term-frequency factor, tf / (tf + k1 (1 - b + b len / avgdl))."""
+    return tf / (K1 * (1 - B + B * lengths / avgdl) + tf)

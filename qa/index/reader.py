@@ -227,14 +227,10 @@ class VectorIndex:
         return "approximate" if "approximate" in kinds else "exact"
 
     @property
-    def nprobe(self) -> int | None:
+    def ef_search(self) -> int | None:
+        """The largest segment's graph efSearch (None when it is exact)."""
         largest = self._largest()
-        return largest.nprobe if largest is not None else None
-
-    @property
-    def nlist(self) -> int | None:
-        largest = self._largest()
-        return largest.nlist if largest is not None else None
+        return largest.ef_search if largest is not None else None
 
     def contents(self) -> tuple[np.ndarray, np.ndarray]:
         """Live ids and their vectors (for benchmarks comparing with an exact scan)."""
