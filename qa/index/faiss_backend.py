@@ -49,10 +49,13 @@ EF_MARGIN = 2.0
 """Calibrated efSearch is multiplied by this: real questions are harder than passages held out of the
 graph. In a 236k-chunk segment of bench/query.py's corpus, held-out passages reached 0.97 at efSearch
 91, where 200 real questions had recall@10 0.96 at 128, 0.99 at 256 (1.0 ms)."""
+EF_MAX = 1024
+"""Calibration stops here (efSearch at most twice this): a walk keeping more candidates computes about
+as many distances as a scan of a 60k-chunk segment. Only data without neighbourhoods gets there
+(random vectors); real passages reach the target below 128."""
 EF_MIN = 64
 """Never fewer candidates: below it, one link more or less swings a question's recall."""
 CALIBRATION_QUERIES = 200
-ADD_BLOCK = 65_536
 KIND_EXACT = "exact"
 KIND_APPROXIMATE = "approximate"
 
@@ -260,30 +263,23 @@ def _graph_of(dim: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> faiss.Ind
     index = faiss.IndexIDMap2(graph)
     index.own_fields = True
     graph.this.disown()  # the ID map frees it
-    parts = [(np.ascontiguousarray(i, dtype=np.int64), v) for i, v in parts if len(i)]
-    total = sum(len(i) for i, _ in parts)
-    held = np.zeros(total, dtype=bool)
-    held[np.random.default_rng(0).choice(total, min(CALIBRATION_QUERIES, total // 2), replace=False)] = True
-    later: list[tuple[np.ndarray, np.ndarray]] = []
-    at = 0
-    for ids, vectors in parts:
-        for lo in range(0, len(ids), ADD_BLOCK):  # a block at a time: no copy of a whole part
-            hi = min(lo + ADD_BLOCK, len(ids))
-            keep = ~held[at + lo : at + hi]
-            block = np.ascontiguousarray(vectors[lo:hi], dtype=np.float32)
-            index.add_with_ids(block[keep], ids[lo:hi][keep])
-            later.append((ids[lo:hi][~keep], block[~keep]))
-        at += len(ids)
-    later_ids = np.concatenate([i for i, _ in later])
-    queries = np.concatenate([v for _, v in later])
+    parts = [(i, v) for i, v in parts if len(i)]  # at least the new vectors: `add` skips an empty add
+    ids = np.concatenate([i for i, _ in parts]).astype(np.int64)
+    vectors = parts[0][1] if len(parts) == 1 else np.concatenate([v for _, v in parts])
+    held = np.zeros(len(ids), dtype=bool)
+    held[np.random.default_rng(0).choice(len(ids), min(CALIBRATION_QUERIES, len(ids) // 2), replace=False)] = True
+    # One add for the bulk: faiss links a batch well, but graphs added block by block left 5% of a
+    # 236k segment unreachable from the entry point (found by no query, however wide the walk).
+    index.add_with_ids(np.ascontiguousarray(vectors[~held], dtype=np.float32), ids[~held])
+    queries = np.ascontiguousarray(vectors[held], dtype=np.float32)
     calibrate_ef_search(graph, queries)
-    index.add_with_ids(queries, later_ids)
+    index.add_with_ids(queries, ids[held])
     return index
 
 
 def calibrate_ef_search(graph: faiss.IndexHNSW, queries: np.ndarray, k: int = 10) -> int:
     """Set and return `EF_MARGIN` times the smallest efSearch, on a grid of powers of sqrt(2) from 16
-    (16, 23, 32, 45, 64, 91, 128 ...), for which `queries` (vectors not in the graph) find on average
+    to `EF_MAX` (16, 23, 32, 45, 64, 91, 128 ...), for which `queries` (vectors not in the graph) find on average
     `RECALL_TARGET` of their true `k` nearest neighbours; a result scoring at least the true k-th
     counts, so duplicates do not look like misses. The truth is an exact scan of the graph's
     storage. At least `EF_MIN`."""
@@ -292,7 +288,7 @@ def calibrate_ef_search(graph: faiss.IndexHNSW, queries: np.ndarray, k: int = 10
         return int(graph.hnsw.efSearch)
     truth, _ = graph.storage.search(queries, k)
     ef = 16
-    for step in range(8, 2 * math.ceil(math.log2(max(graph.ntotal, 2))) + 1):
+    for step in range(8, 2 * int(math.log2(EF_MAX)) + 1):
         ef = round(2 ** (step / 2))
         graph.hnsw.efSearch = ef
         scores, _ = graph.search(queries, k)
