@@ -206,8 +206,8 @@ class FaissStore:
         positions = order[at[sorted_ids[at] == allowed]]
         if not len(positions):
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        params = faiss.SearchParameters(sel=_selector(positions))
-        scores, rows = self._graph.storage.search(query, k, params=params)
+        selector = _selector(positions)  # held here: the parameters keep only its address
+        scores, rows = self._graph.storage.search(query, k, params=faiss.SearchParameters(sel=selector))
         return scores[0], np.where(rows[0] >= 0, stored[rows[0].clip(min=0)], -1)
 
     def ids(self) -> np.ndarray:
