@@ -115,12 +115,8 @@ def read_url(url: str) -> IngestResult:
             found = [(replace(page.article, id=page.article.url or fetched.url), url)]
     else:
         raise InputError(f"{url}: neither a web page nor an RSS/Atom feed (content type {kind or 'unknown'})")
-    _collect(found, result)
-    return result
-
-
-def _collect(found: list[tuple[Article, str]], result: IngestResult) -> None:
     result.articles.extend(_checked(found, result.warnings))
+    return result
 
 
 def _checked(found: Iterable[tuple[Article, str]], warnings: list[str]) -> Iterator[Article]:

@@ -39,9 +39,9 @@ DENSE_WEIGHT = 0.5
 CANDIDATES = 50
 """How deep each side is read before fusing; a hit ranked below this on both sides cannot win."""
 _LEXICAL_WORKERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="qa-bm25")
-"""Hybrid search runs BM25 here while the calling thread embeds the question and searches vectors:
-numpy, ONNX Runtime and faiss release the GIL, so on 2 cores a question costs the slower side, not
-the sum (bench/README.md)."""
+"""Hybrid search runs BM25 here while the calling thread searches the vectors (after embedding the
+question, which takes both cores): numpy and faiss release the GIL, so the two searches cost the
+slower one, not the sum (bench/README.md)."""
 
 
 @dataclass(frozen=True)
@@ -152,10 +152,9 @@ class Retriever:
         vector = self.index.embed_query(query) if mode != "lexical" else None
         pending = _LEXICAL_WORKERS.submit(snapshot.lexical.search, query, depth, allowed) if mode == "hybrid" else None
         dense = _pairs(*snapshot.vectors.search(vector, depth, allowed)) if vector is not None else []
+        lexical = _pairs(*snapshot.lexical.search(query, depth, allowed)) if mode == "lexical" else []
         if pending is not None:
             lexical = _pairs(*pending.result())
-        else:
-            lexical = _pairs(*snapshot.lexical.search(query, depth, allowed)) if mode == "lexical" else []
         exhausted = len(dense) < depth and len(lexical) < depth
         if mode == "dense":
             return [Ranked(cid, s, dense=s) for cid, s in dense], exhausted

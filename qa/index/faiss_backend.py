@@ -181,17 +181,16 @@ class FaissStore:
             return self._scan(query, k, allowed)
         selector = _selector(allowed)
         if graph is not None:
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=graph.hnsw.efSearch)
-        elif isinstance(self._index, faiss.IndexIVF):
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
-        else:
-            params = faiss.SearchParameters(sel=selector)
-        scores, ids = self._index.search(query, k, params=params)
-        if int((ids[0] >= 0).sum()) < k and self.kind == KIND_APPROXIMATE:  # the walk (or the cells visited) held too few
-            if graph is not None:
+            scores, ids = self._index.search(query, k, params=faiss.SearchParametersHNSW(sel=selector, efSearch=graph.hnsw.efSearch))
+            if int((ids[0] >= 0).sum()) < k:  # the walk met too few allowed vectors
                 return self._scan(query, k, allowed)
-            every = faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nlist)
-            scores, ids = self._index.search(query, k, params=every)
+        elif isinstance(self._index, faiss.IndexIVF):
+            scores, ids = self._index.search(query, k, params=faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe))
+            if int((ids[0] >= 0).sum()) < k:  # the cells visited held too few allowed vectors
+                every = faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nlist)
+                scores, ids = self._index.search(query, k, params=every)
+        else:
+            scores, ids = self._index.search(query, k, params=faiss.SearchParameters(sel=selector))
         return scores[0], ids[0]
 
     def _scan(self, query: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

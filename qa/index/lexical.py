@@ -263,31 +263,17 @@ def _score_part(
     for term, weight in content:
         _add_term(scores, postings, term, weight, avgdl)
     candidates, ids = _eligible(part, np.flatnonzero(scores > 0), allowed)
-    bound = sum(w for _, w in function)
-    content_kth = -np.partition(-scores[candidates], k - 1)[k - 1] if len(candidates) >= k else 0.0
-    if function and content_kth < bound:
-        for term, weight in function:
-            _add_term(scores, postings, term, weight, avgdl)
-        candidates, ids = _eligible(part, np.flatnonzero(scores > 0), allowed)
-    elif function:
-        keep = scores[candidates] >= content_kth - bound
-        candidates, ids = candidates[keep], ids[keep]
-        wanted = None
-        for term, weight in function:
-            rows, tf = postings.term_rows(term)
-            if not len(rows):
-                continue
-            if len(candidates) * math.log2(len(rows)) < len(rows):  # binary searches read less
-                at = np.searchsorted(rows, candidates).clip(max=len(rows) - 1)
-                found = rows[at] == candidates
-                hit, tf = candidates[found], tf[at[found]]
-            else:  # one pass over the list, testing each row against a mask of the candidates
-                if wanted is None:
-                    wanted = np.zeros(postings.count, dtype=bool)
-                    wanted[candidates] = True
-                found = wanted[rows]
-                hit, tf = rows[found], tf[found]
-            scores[hit] += weight * _saturation(tf, postings.lengths[hit], avgdl)
+    if function:
+        bound = sum(w for _, w in function)
+        content_kth = -np.partition(-scores[candidates], k - 1)[k - 1] if len(candidates) >= k else 0.0
+        if content_kth < bound:
+            for term, weight in function:
+                _add_term(scores, postings, term, weight, avgdl)
+            candidates, ids = _eligible(part, np.flatnonzero(scores > 0), allowed)
+        else:
+            keep = scores[candidates] >= content_kth - bound
+            candidates, ids = candidates[keep], ids[keep]
+            _add_terms_to(scores, postings, function, avgdl, candidates)
     values = scores[candidates]
     if len(values) > k:
         kth = np.partition(-values, k - 1)[k - 1]
@@ -301,6 +287,27 @@ def _add_term(scores: np.ndarray, postings: Postings, term: str, weight: float, 
     rows, tf = postings.term_rows(term)
     if len(rows):
         scores[rows] += weight * _saturation(tf, postings.lengths[rows], avgdl)
+
+
+def _add_terms_to(scores: np.ndarray, postings: Postings, weighted: list[tuple[str, float]], avgdl: float, rows: np.ndarray) -> None:
+    """Add each query word's BM25 share to the score of `rows` (ascending) that it occurs in, finding
+    them in its posting list by binary search, or by one pass testing a mask when that reads less."""
+    wanted = None
+    for term, weight in weighted:
+        postings_rows, tf = postings.term_rows(term)
+        if not len(postings_rows):
+            continue
+        if len(rows) * math.log2(len(postings_rows)) < len(postings_rows):
+            at = np.searchsorted(postings_rows, rows).clip(max=len(postings_rows) - 1)
+            found = postings_rows[at] == rows
+            hit, tf = rows[found], tf[at[found]]
+        else:
+            if wanted is None:
+                wanted = np.zeros(postings.count, dtype=bool)
+                wanted[rows] = True
+            found = wanted[postings_rows]
+            hit, tf = postings_rows[found], tf[found]
+        scores[hit] += weight * _saturation(tf, postings.lengths[hit], avgdl)
 
 
 def _eligible(part: LexicalPart, rows: np.ndarray, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
