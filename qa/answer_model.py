@@ -6,8 +6,10 @@ over that cosine (the rule this replaces: cosine + 0.1 x coverage >= 0.865) were
 and abstained on only about half of the unanswerable questions of other styles. The model reads
 the signals a careful reader uses (is the sentence close in meaning, does it name the question's
 rarest words, the year, the name, does it hold a date when the question asks "when", how far ahead
-is it of the rest) and weighs them by logistic regression fitted on article-level splits of
-XQuAD, ARCD and real news distractors (`python -m qa.train`, which writes `answer_model.json`).
+is it of the rest) and weighs them with linear models fitted on article-level splits of XQuAD,
+ARCD and real news distractors (`python -m qa.train`, which writes `answer_model.json`): a ranker
+that orders a question's sentences, scaled to a probability, and a logistic regression that decides
+whether any sentence answers.
 
 Inference is a dot product in numpy: queries never import scikit-learn or torch.
 """
@@ -238,7 +240,8 @@ def question_features(features: np.ndarray, probabilities: np.ndarray) -> np.nda
 
 @dataclass(frozen=True)
 class Logistic:
-    """A logistic regression over standardized features: all that inference needs, in numpy."""
+    """A linear score over standardized features through the logistic function: all that inference
+    needs of either model, in numpy."""
 
     mean: np.ndarray
     scale: np.ndarray
@@ -269,21 +272,36 @@ class Logistic:
 
 @dataclass(frozen=True)
 class AnswerModel:
-    """Two logistic regressions and the operating point.
+    """Two linear models over standardized features and the operating point.
 
     `sentence`: P(this sentence answers the question), which orders the quotes.
     `question`: P(the collection answers the question at all), which decides abstention.
     `threshold`: below this question probability, the assistant says the articles do not answer.
-    `extra_quote`: a second or third sentence is quoted only when its probability is at least this
-    share of the first one's: a close contender is shown, a sentence the model thinks far less
-    likely to answer is not.
+    `extra_quote_gap`: a second or third sentence is quoted only when its log-odds are within this
+    many standard deviations (of the question's candidates' log-odds) of the first one's: a close
+    contender is shown, a sentence the model thinks far less likely to answer is not. Measured in
+    the question's own spread because that spread differs by language: a cross-lingual question's
+    candidates lie close together, and a fixed share of the best probability let nearly every one
+    through.
+    `neighbour_gap`: the same, wider, for a sentence that joins a quote it follows or precedes: the
+    answer is often in the sentence next to the one that names the question's words, and joined
+    they read as one passage rather than as another quote.
     """
 
     sentence: Logistic
     question: Logistic
     threshold: float
-    extra_quote: float
+    extra_quote_gap: float
+    neighbour_gap: float
     meta: dict[str, Any]
+
+    def extra_bar(self, probabilities: np.ndarray, *, neighbour: bool = False) -> float:
+        """The lowest probability a second or third quote (or a joining `neighbour`) may have among
+        these candidates."""
+        p = np.clip(np.asarray(probabilities, np.float64), 1e-12, 1 - 1e-12)
+        logits = np.log(p / (1 - p))
+        bar = logits.max() - (self.neighbour_gap if neighbour else self.extra_quote_gap) * logits.std()
+        return float(1.0 / (1.0 + np.exp(-bar)))
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """P(sentence answers the question) for each row of `features`."""
@@ -306,7 +324,8 @@ class AnswerModel:
             sentence=Logistic.from_dict(data["sentence"]),
             question=Logistic.from_dict(data["question"]),
             threshold=float(data["threshold"]),
-            extra_quote=float(data["extra_quote"]),
+            extra_quote_gap=float(data["extra_quote_gap"]),
+            neighbour_gap=float(data["neighbour_gap"]),
             meta=data.get("meta", {}),
         )
 
@@ -317,7 +336,8 @@ class AnswerModel:
             "sentence": self.sentence.to_dict(),
             "question": self.question.to_dict(),
             "threshold": round(self.threshold, 4),
-            "extra_quote": round(self.extra_quote, 4),
+            "extra_quote_gap": round(self.extra_quote_gap, 4),
+            "neighbour_gap": round(self.neighbour_gap, 4),
             "meta": self.meta,
         }
 

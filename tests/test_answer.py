@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from qa.answer import Assistant
+from qa.answer import MAX_MERGED_WORDS, Assistant, _joined, _Pick
+from qa.answer_model import default_model
 from qa.errors import InputError
 from qa.index import Index
+from qa.quote import CLAUSE_WINDOW_WORDS, WHOLE_SENTENCE_WORDS, Candidate
 from qa.records import Article
 from qa.render import LRI, PDI
 from qa.retrieve import Retriever
+from qa.sentences import split_sentences
 
 pytestmark = pytest.mark.quality
 
@@ -90,8 +94,42 @@ def test_long_sentence_is_cut_at_a_clause_with_an_ellipsis(tmp_path: Path, real_
     index = Index.build([Article(id="long", text=text, title="تقرير")], tmp_path / "index", embedder=real_embedder, progress=False)
     answer = Assistant(Retriever(index), threshold=0.0).ask("أين ستعقد القمة المقبلة؟")
     quote = answer.quotes[0]
-    assert quote.truncated and len(quote.text.split()) <= 60 and "مراكش" in quote.text
+    assert quote.truncated and len(quote.text.split()) <= CLAUSE_WINDOW_WORDS and "مراكش" in quote.text
     assert text[quote.start : quote.end] == quote.text and "…" in answer.text
+
+
+def test_a_sentence_of_fifty_words_is_quoted_whole(tmp_path: Path, real_embedder) -> None:
+    clauses = [f"وفي المرحلة رقم {i} ناقش الوفد ملفات التعاون الأمني مع الشركاء" for i in range(4)]
+    sentence = "، ".join(clauses) + "، وأعلن الوزير أن القمة المقبلة ستعقد في مدينة مراكش."
+    assert CLAUSE_WINDOW_WORDS < len(sentence.split()) <= WHOLE_SENTENCE_WORDS
+    index = Index.build([Article(id="long", text="تقرير\n\n" + sentence, title="تقرير")], tmp_path / "index", embedder=real_embedder, progress=False)
+    quote = Assistant(Retriever(index), threshold=0.0).ask("أين ستعقد القمة المقبلة؟").quotes[0]
+    assert quote.text == sentence and not quote.truncated
+
+
+def test_adjacent_sentences_join_into_one_quote_within_the_length_cap(seeds_index) -> None:
+    article = seeds_index.article(sorted(seeds_index.document_ids)[0])
+    spans = [s for s in split_sentences(article.text) if len(article.text[s[0] : s[1]].split()) < MAX_MERGED_WORDS // 2]
+    first, second = next((a, b) for a, b in zip(spans, spans[1:]) if article.text[a[1] : b[0]] == " ")  # one paragraph
+    far = next(s for s in spans if s[0] > second[1] + 1)
+
+    def pick(span: tuple[int, int]) -> _Pick:
+        return _Pick(Candidate(article.id, span[0], span[1], 0, 0.0, 0.0), span[0], span[1], False, (article.id,))
+
+    both = _joined(article.text, pick(second), pick(first))
+    assert both is not None and (both.start, both.end) == (first[0], second[1])
+    assert _joined(article.text, pick(first), pick(far)) is None
+
+
+def test_a_second_quote_must_stand_out_from_a_flat_field() -> None:
+    """The bar is measured in the question's own spread of log-odds: among near-equal candidates (what a
+    cross-lingual question often gets) the runner-up is no contender, among spread ones it is."""
+    model = default_model()
+    sigmoid = lambda x: 1 / (1 + np.exp(-np.asarray(x)))  # noqa: E731
+    flat = sigmoid([-3.0, -3.05, -3.1, -3.1, -3.2])
+    spread = sigmoid([2.0, 1.9, 0.0, -1.0, -2.0])
+    assert flat[1] < model.extra_bar(flat) and spread[1] >= model.extra_bar(spread)
+    assert model.extra_bar(spread, neighbour=True) <= model.extra_bar(spread)
 
 
 def test_a_headline_that_restates_the_question_does_not_beat_the_sentence_that_answers(tmp_path: Path, real_embedder) -> None:
@@ -157,16 +195,16 @@ def test_seed_questions_are_answered_from_the_seeds_inside_real_news(news_assist
 
 
 def test_an_english_question_is_answered_from_the_seeds_inside_real_news(news_assistant: Assistant) -> None:
-    answer = news_assistant.ask("Which UN Security Council resolution does the watchlist initiative support?")
+    answer = news_assistant.ask("When will the watchlist initiative be launched?")
     assert not answer.abstained and answer.language == "en"
-    assert any("2396" in q.text for q in answer.quotes) and all(q.doc_id.endswith(".txt") for q in answer.quotes)
+    assert "27 شتنبر" in answer.quotes[0].text and all(q.doc_id.endswith(".txt") for q in answer.quotes)
 
 
 def test_extra_quotes_are_answer_bearing_not_padding(news_assistant: Assistant) -> None:
     answer = news_assistant.ask("متى سيتم إطلاق المبادرة الخاصة بقوائم المراقبة؟")
     weighed = news_assistant.deliberate("متى سيتم إطلاق المبادرة الخاصة بقوائم المراقبة؟")
     probability = {(c.doc_id, c.start, c.end): p for c, p in zip(weighed.candidates, weighed.probabilities)}
-    bar = news_assistant.model.extra_quote * max(weighed.probabilities)
+    bar = news_assistant.model.extra_bar(weighed.probabilities)
     for quote in answer.quotes[1:]:
-        covering = [p for (doc, s, e), p in probability.items() if doc == quote.doc_id and s <= quote.start < e]
+        covering = [p for (doc, s, e), p in probability.items() if doc == quote.doc_id and s < quote.end and quote.start < e]
         assert covering and max(covering) >= bar
