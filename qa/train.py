@@ -183,11 +183,9 @@ def logistic(x: np.ndarray, y: np.ndarray) -> Logistic:
     """Logistic regression on standardized `x`, with scikit-learn (a development dependency only)."""
     from sklearn.linear_model import LogisticRegression
 
-    x = x.astype(np.float64)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    fitted = LogisticRegression(C=C, max_iter=5000).fit((x - mean) / scale, y)
-    return Logistic(mean.astype(np.float32), scale.astype(np.float32), fitted.coef_[0].astype(np.float32), float(fitted.intercept_[0]))
+    z, mean, scale = _standardized(x)
+    fitted = LogisticRegression(C=C, max_iter=5000).fit(z, y)
+    return Logistic(mean, scale, fitted.coef_[0].astype(np.float32), float(fitted.intercept_[0]))
 
 
 def ranker(x: np.ndarray, y: np.ndarray, question: np.ndarray) -> Logistic:
@@ -203,10 +201,7 @@ def ranker(x: np.ndarray, y: np.ndarray, question: np.ndarray) -> Logistic:
     """
     from sklearn.linear_model import LogisticRegression
 
-    x = x.astype(np.float64)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    z = (x - mean) / scale
+    z, mean, scale = _standardized(x)
     rng = np.random.default_rng(PAIR_SEED)
     diffs = []
     for rows in _groups(question):
@@ -218,7 +213,16 @@ def ranker(x: np.ndarray, y: np.ndarray, question: np.ndarray) -> Logistic:
     pairs = LogisticRegression(C=C, fit_intercept=False, max_iter=5000)
     w = pairs.fit(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))]).coef_[0]
     platt = LogisticRegression(max_iter=5000).fit((z @ w)[:, None], y)
-    return Logistic(mean.astype(np.float32), scale.astype(np.float32), (w * platt.coef_[0, 0]).astype(np.float32), float(platt.intercept_[0]))
+    return Logistic(mean, scale, (w * platt.coef_[0, 0]).astype(np.float32), float(platt.intercept_[0]))
+
+
+def _standardized(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`x` scaled to zero mean and unit variance per column (float64), with the float32 mean and
+    scale that `Logistic` applies at query time (a constant column keeps scale 1)."""
+    x = x.astype(np.float64)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    return (x - mean) / scale, mean.astype(np.float32), scale.astype(np.float32)
 
 
 def _groups(question: np.ndarray) -> list[np.ndarray]:
