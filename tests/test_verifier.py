@@ -13,6 +13,7 @@ from qa.model_store import materialize_default_model
 from qa.retrieve import Retriever
 from qa.verifier import COMBINATION_FILE, MAX_LENGTH, WEIGHTS_FILE, Verifier, load_weights, weights_digest
 
+ENGLISH_QUESTION = "When will the initiative on returning foreign terrorist fighters be launched?"
 QUESTION = "متى سيتم إطلاق المبادرة الخاصة بعودة المقاتلين الإرهابيين الأجانب؟"
 ANSWER = (
     "وتهدف هذه المبادرة الأخيرة ، التي من المقرر إطلاقها في 27 شتنبر بنيويورك، إلى المساهمة في تنفيذ قرار "
@@ -84,12 +85,14 @@ def test_the_sentence_that_answers_scores_far_above_the_rest(verifier: Verifier)
     assert scores[0] > scores[1:].max() + 2.0, scores
 
 
-def test_the_assistant_reads_the_verifier_only_when_asked(seeds_index) -> None:
+def test_the_assistant_reads_the_verifier_only_across_languages(seeds_index) -> None:
     with_verifier = Assistant(Retriever(seeds_index))
     without = Assistant(Retriever(seeds_index), verify=False)
     assert with_verifier.verifier is not None and without.verifier is None
-    verified, plain = with_verifier.deliberate(QUESTION), without.deliberate(QUESTION)
-    assert verified.confidence == plain.confidence  # abstention stays with the answer model
-    assert not np.allclose(verified.probabilities, plain.probabilities)
-    answer = with_verifier.ask(QUESTION)
+    arabic = with_verifier.deliberate(QUESTION), without.deliberate(QUESTION)
+    np.testing.assert_array_equal(arabic[0].probabilities, arabic[1].probabilities)
+    english = with_verifier.deliberate(ENGLISH_QUESTION), without.deliberate(ENGLISH_QUESTION)
+    assert english[0].confidence == english[1].confidence  # abstention stays with the answer model
+    assert not np.allclose(english[0].probabilities, english[1].probabilities)
+    answer = with_verifier.ask(ENGLISH_QUESTION)
     assert not answer.abstained and "27 شتنبر" in answer.quotes[0].text
