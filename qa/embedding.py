@@ -25,6 +25,7 @@ from qa.errors import InputError
 
 if TYPE_CHECKING:
     from qa.onnx_encoder import OnnxEncoder
+    from qa.verifier import Verifier
 
 PROBE_TEXT = "passage: الرباط عاصمة المغرب. Rabat is the capital of Morocco."
 QUERY_PROMPT = "query: "
@@ -119,6 +120,7 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self._dim: int | None = None
         self._onnx: OnnxEncoder | None | bool = False  # False: not looked for yet
+        self._verifier: Verifier | None | bool = False
 
     @property
     def model(self):
@@ -154,6 +156,20 @@ class SentenceTransformerEmbedder:
                 if OnnxEncoder.available(folder):
                     self._onnx = OnnxEncoder(folder)
         return self._onnx
+
+    @property
+    def verifier(self) -> Verifier | None:
+        """The verifier (`qa.verifier`), which is e5 fine-tuned: only for the default model, on the CPU,
+        when the project ships one."""
+        if self._verifier is False:
+            self._verifier = None
+            if self.name == DEFAULT_MODEL and self.device == "cpu":
+                from qa.model_store import materialize_default_model
+                from qa.verifier import Verifier, default_combination
+
+                if default_combination() is not None:
+                    self._verifier = Verifier(materialize_default_model(self._cache_dir))
+        return self._verifier
 
     @property
     def dim(self) -> int:

@@ -81,7 +81,8 @@ def evaluate_answers(assistant, index, questions: list[Question], texts: dict[st
     from qa.answer import Assistant
 
     threshold = assistant.threshold
-    always = Assistant(assistant.retriever, passages=assistant.passages, model=assistant.model, threshold=0.0)
+    verify = assistant.verifier is not None
+    always = Assistant(assistant.retriever, passages=assistant.passages, model=assistant.model, threshold=0.0, verify=verify)
     in1 = in3 = 0
     words: list[int] = []
     times: list[float] = []
@@ -92,7 +93,9 @@ def evaluate_answers(assistant, index, questions: list[Question], texts: dict[st
         by_article[q.article].append(q)
     for article, group in by_article.items():
         view = index.without([d for d in index.document_ids if article_of(d) == article])
-        blind = Assistant(assistant.retriever.__class__(view), passages=assistant.passages, model=assistant.model)
+        blind = Assistant(
+            assistant.retriever.__class__(view), passages=assistant.passages, model=assistant.model, threshold=threshold, verify=verify
+        )
         for q in group:
             text = texts[q.id]
             index._query_cache.pop(text, None)

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from qa import train_verifier
 from qa.answer_model import FEATURES, AnswerModel, Logistic, question_features
 from qa.datasets import Question, article_of, contains_answer, load_news, load_squad, split_of
 
@@ -304,7 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("answer_model.json"))
     parser.add_argument("--leave-out", default="", help="a question set left out of training (e.g. arcd), to check transfer")
+    parser.add_argument("--verifier", action="store_true", help="fine-tune the verifier (qa.train_verifier) instead")
+    parser.add_argument("--verifier-steps", type=int, default=train_verifier.STEPS, help="0: keep qa/verifier.npz, refit only how it combines")
+    parser.add_argument("--verifier-rows", type=Path, default=Path(".cache/verifier/rows.pickle"), help="reused when present")
     args = parser.parse_args(argv)
+    if args.verifier:
+        return train_verifier.main(args)
 
     log = lambda message: print(message, file=sys.stderr)  # noqa: E731
     if args.features.exists():
