@@ -43,7 +43,10 @@ def test_weights_are_the_recorded_final_ones() -> None:
 
 def test_onnx_graph_scores_like_the_trained_model(verifier: Verifier) -> None:
     """The graph queries run is e5 with the committed weights merged in; torch computes the same
-    model from the same files here, so any difference is the graph's."""
+    model from the same files here, so any difference is the graph's: its 8-bit activations, scaled
+    per run, move scores by 0.12 at the median and 0.7 at the 99th percentile (800 held-out pairs),
+    and differently on CPUs whose 8-bit kernels differ. A graph of other weights (or none) misses by
+    units: the answering sentence here scores about 6 above the others."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -62,7 +65,8 @@ def test_onnx_graph_scores_like_the_trained_model(verifier: Verifier) -> None:
         expected = (model.eval()(encoded["input_ids"], encoded["attention_mask"]) - model.null).numpy()
     got = verifier.scores(QUESTION, sentences)
     print(f"\nverifier torch {np.round(expected, 3)} onnx {np.round(got, 3)}")
-    np.testing.assert_allclose(got, expected, atol=0.05)
+    np.testing.assert_allclose(got, expected, atol=0.7)
+    assert np.argsort(got)[-1] == np.argsort(expected)[-1] == 0
 
 
 def test_pairs_are_tokenized_as_in_training(verifier: Verifier) -> None:
