@@ -622,6 +622,8 @@ def serve(
     index = open_index(index_dir, source)
     assistant = Assistant(Retriever(index))
     index.embed_query("warm up")  # load the model now, not on the first question
+    if assistant.verifier is not None:  # and the verifier's graph (1.5 s), not on the first English question
+        assistant.verifier.scores("warm up", ["warm up"])
     demo = build_demo(assistant, index, examples=example_questions(index))
     stats = index.stats()
     print(f"{stats['documents']} documents, {stats['chunks']} chunks in {stats['index_dir']}; model {stats['model']}", flush=True)
