@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from qa.datasets import article_of, contains_answer, split_of
+from qa.verifier import MAX_LENGTH
 
 TOP = 8
 """Candidates per question kept for training, in the answer model's order."""
@@ -42,7 +43,6 @@ READ = 8
 TRAIN_LAYERS = 6
 GROUPS = 4
 """Questions per step (each with its TOP candidates)."""
-MAX_LENGTH = 128
 STEPS = 1200
 SEED = 0
 LEARNING_RATES = (3e-5, 1e-3)
