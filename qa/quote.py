@@ -55,6 +55,12 @@ def _glued_function_word(token: str) -> bool:
     return len(token) > 2 and token[0] in "وف" and token[1:] in STOPWORDS
 
 
+MIN_SENTENCE_WORDS = 2
+"""A candidate sentence has at least this many content words of two letters or more. News articles
+end in bylines and agency tags that the sentence splitter leaves on their own: in the Jawhara FM
+collection 47 articles end in "ع ب م" alone, which once came first for "Who is Abdellatif Hammouchi?"."""
+
+
 def candidate_sentences(
     snapshot: Snapshot, ranked: list[Ranked], question: str, query_vector: np.ndarray
 ) -> list[Candidate]:
@@ -82,6 +88,8 @@ def candidate_sentences(
             words = set(content_terms(text[start:end]))
             if headline and words == headline:
                 continue  # the headline is shown with every citation; quoting it answers nothing new
+            if sum(len(w) > 1 for w in words) < MIN_SENTENCE_WORDS:
+                continue  # a byline or credit ("ع ب م", "(أ ف ب)", "-وات-") answers nothing
             found.append(Candidate(chunk.doc_id, start, end, rank, score, 0.0))
             sentence_terms.append(words)
     if not found:
