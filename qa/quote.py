@@ -29,6 +29,10 @@ holding the answer for 0.8 more words; up to 50, lost 0.008 for 1.2 fewer; a 35-
 0.01 more. Native questions (ARCD) are answered by long spans of long sentences, so every cut costs
 answers there. The seeds' list of three initiatives is a 43-word sentence."""
 CLAUSE_BREAKS = "،,؛;:"
+MIN_SENTENCE_WORDS = 2
+"""A candidate sentence has at least this many content words of two letters or more. News articles
+end in bylines and agency tags that the sentence splitter leaves on their own: in the Jawhara FM
+collection 47 articles end in "ع ب م" alone, which once came first for "Who is Abdellatif Hammouchi?"."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,6 @@ def content_terms(text: str) -> list[str]:
 
 def _glued_function_word(token: str) -> bool:
     return len(token) > 2 and token[0] in "وف" and token[1:] in STOPWORDS
-
-
-MIN_SENTENCE_WORDS = 2
-"""A candidate sentence has at least this many content words of two letters or more. News articles
-end in bylines and agency tags that the sentence splitter leaves on their own: in the Jawhara FM
-collection 47 articles end in "ع ب م" alone, which once came first for "Who is Abdellatif Hammouchi?"."""
 
 
 def candidate_sentences(

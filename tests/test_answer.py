@@ -211,3 +211,12 @@ def test_extra_quotes_are_answer_bearing_not_padding(news_assistant: Assistant) 
     for quote in answer.quotes[1:]:
         covering = [p for (doc, s, e), p in probability.items() if doc == quote.doc_id and s < quote.end and quote.start < e]
         assert covering and max(covering) >= bar
+
+
+def test_a_byline_is_never_a_candidate(news_assistant: Assistant) -> None:
+    """The adhan story ends in its author's initials "ع ب م", a sentence of its own."""
+    weighed = news_assistant.deliberate("من رفع أذان المغرب من مسجد زين العابدين؟")
+    articles = weighed.snapshot.articles
+    texts = [articles[c.doc_id].text[c.start : c.end] for c in weighed.candidates]
+    assert any(c.doc_id == "JA-culture-121-20170618" for c in weighed.candidates)
+    assert all(t.strip() != "ع ب م" for t in texts) and "ع ب م" in articles["JA-culture-121-20170618"].text
