@@ -18,11 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from qa import Assistant, Index, Retriever
+from qa.ingest import read_path
 
-from qa import Assistant, Index, Retriever  # noqa: E402
-from qa.ingest import read_path  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 ANSWERABLE = [
     ("ما هي المبادرات التي يشرف عليها المغرب؟", "ثلاث مبادرات"),
