@@ -39,9 +39,9 @@ ANSWERABLE = [
     ("من هو روبير غرينواي؟", "مساعد"),
     ("أين جرى استقبال غرينواي؟", "بمقر"),
     ("ما هي الجبهة الأمنية المشتركة؟", "جبهة"),
-    ("Who is Nathan Sales?", "سايلس"),
+    ("Who is Nathan Sales?", "المنسق"),
     ("When will the watchlist initiative be launched?", "27 شتنبر"),
-    ("Who is Abdellatif Hammouchi?", "حموشي"),
+    ("Who is Abdellatif Hammouchi?", "المدير العام"),
     ("Who is the US ambassador to Morocco?", "فيشر"),
     ("Where did Bourita and Sales meet?", "الرباط"),
 ]
