@@ -103,6 +103,16 @@ def open_index(path: Path, articles: list, precision: str):
     return Index.build(articles, path, settings=settings, progress=sys.stderr.isatty())
 
 
+def asked_by_article(sets: dict[str, list[tuple[Question, str]]]) -> dict[str, list[tuple[str, Question, str]]]:
+    """Every (set name, question, text asked) of `sets`, grouped by the question's article: the unit
+    that an "absent" view removes from the collection."""
+    by_article: dict[str, list[tuple[str, Question, str]]] = defaultdict(list)
+    for name, pairs in sets.items():
+        for q, text in pairs:
+            by_article[q.article].append((name, q, text))
+    return by_article
+
+
 def collect(index, sets: dict[str, list[tuple[Question, str]]], log=print) -> dict[str, np.ndarray]:
     """Features and labels of every candidate of every question, asked with its article present and absent."""
     from qa.answer import Assistant
@@ -111,10 +121,7 @@ def collect(index, sets: dict[str, list[tuple[Question, str]]], log=print) -> di
     assistant = Assistant(Retriever(index), model=_FeaturesOnly())
     rows: list[np.ndarray] = []
     columns: dict[str, list] = defaultdict(list)
-    by_article: dict[str, list[tuple[str, Question, str]]] = defaultdict(list)
-    for name, pairs in sets.items():
-        for q, text in pairs:
-            by_article[q.article].append((name, q, text))
+    by_article = asked_by_article(sets)
     started = time.perf_counter()
     rng = random.Random(SMALL_SEED)
     everything = index.document_ids

@@ -27,7 +27,6 @@ import pickle
 import random
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +62,9 @@ def collect(index, sets: dict[str, list], log=print) -> list[dict[str, Any]]:
     """The answer model's TOP candidates per asked question, present and absent, with their texts."""
     from qa.answer import Assistant
     from qa.retrieve import Retriever
+    from qa.train import asked_by_article
 
-    by_article: dict[str, list] = defaultdict(list)
-    for name, pairs in sets.items():
-        for q, text in pairs:
-            by_article[q.article].append((name, q, text))
+    by_article = asked_by_article(sets)
     everything = index.document_ids
     full = Assistant(Retriever(index), threshold=0.0, verify=False)
     rows: list[dict[str, Any]] = []
