@@ -28,6 +28,7 @@ import numpy as np
 from qa.answer_types import KINDS, kind_match, question_kind, sentence_tokens
 from qa.normalize import detect_language
 from qa.quote import Candidate, content_terms
+from qa.transliterate import latin_names, spelled_in
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
 
@@ -101,7 +102,9 @@ RARE_SHARE = 1 / 3
 @dataclass(frozen=True)
 class Question:
     """What the features read of the question: its own words decide the kind of answer and the
-    language; `query` (the question plus a follow-up's context) decides what it is about."""
+    language; `query` (the question plus a follow-up's context) decides what it is about. `names`
+    are its Latin names, which count as found where a text spells them in Arabic letters
+    (`qa.transliterate`): "Sales" in "سايلس"."""
 
     text: str
     query: str
@@ -111,6 +114,7 @@ class Question:
     rare: frozenset[str]
     idf: dict[str, float]
     known_share: float
+    names: frozenset[str] = frozenset()
 
     @classmethod
     def read(cls, question: str, query: str, lexical) -> Question:
@@ -128,6 +132,7 @@ class Question:
             rare=frozenset(rare),
             idf=idf,
             known_share=lexical.known_share(query) if terms else 0.0,
+            names=frozenset(latin_names(query)) & terms,
         )
 
 
@@ -141,6 +146,12 @@ def _article_terms(text: str) -> tuple[frozenset[str], str]:
     """An article's content words and language, computed once per process (articles are immutable;
     the same few come back for question after question on a topic)."""
     return frozenset(content_terms(text)), detect_language(text[:2000])
+
+
+@lru_cache(maxsize=4096)
+def _article_spells(names: frozenset[str], text: str) -> frozenset[str]:
+    """Which of a question's Latin names the article writes in Arabic letters (`qa.transliterate`)."""
+    return frozenset(spelled_in(names, set(sentence_tokens(text))))
 
 
 def featurize(snapshot, ranked, candidates: list[Candidate], question: Question) -> np.ndarray:
@@ -167,8 +178,13 @@ def featurize(snapshot, ranked, candidates: list[Candidate], question: Question)
     for c in candidates:
         article = snapshot.articles[c.doc_id]
         article_words, article_language = _article_terms(article.text)
+        if question.names - article_words:
+            article_words = article_words | _article_spells(question.names - article_words, article.text)
         text = article.text[c.start : c.end]
+        tokens = sentence_tokens(text)
         words = set(content_terms(text))
+        if question.names - words:  # looked up in unstemmed tokens: the stemmer cuts the ب of "بوريطة"
+            words |= spelled_in(question.names - words, tokens)
         chunk = ranked[c.chunk_rank]
         cross = float(article_language != question.language)
         rows.append(
@@ -187,7 +203,7 @@ def featurize(snapshot, ranked, candidates: list[Candidate], question: Question)
                 _share(question.idf, question.rare, article_words),
                 c.overlap,
                 question.known_share,
-                kind_match(question.kind, sentence_tokens(text)),
+                kind_match(question.kind, tokens),
                 *kinds,
                 math.log1p(len(words - question.terms)),
                 math.log1p(len(text.split())),

@@ -150,9 +150,11 @@ class Retriever:
     ) -> tuple[list[Ranked], bool]:
         """The ranking of the `depth` best candidates of each side, and whether the sides ran out."""
         vector = self.index.embed_query(query) if mode != "lexical" else None
-        pending = _LEXICAL_WORKERS.submit(snapshot.lexical.search, query, depth, allowed) if mode == "hybrid" else None
+        spelled = snapshot.lexical.name_spellings(query) if mode != "dense" else {}
+        extra = [term for terms in spelled.values() for term in terms]
+        pending = _LEXICAL_WORKERS.submit(snapshot.lexical.search, query, depth, allowed, extra) if mode == "hybrid" else None
         dense = _pairs(*snapshot.vectors.search(vector, depth, allowed)) if vector is not None else []
-        lexical = _pairs(*snapshot.lexical.search(query, depth, allowed)) if mode == "lexical" else []
+        lexical = _pairs(*snapshot.lexical.search(query, depth, allowed, extra)) if mode == "lexical" else []
         if pending is not None:
             lexical = _pairs(*pending.result())
         exhausted = len(dense) < depth and len(lexical) < depth
@@ -160,7 +162,7 @@ class Retriever:
             return [Ranked(cid, s, dense=s) for cid, s in dense], exhausted
         if mode == "lexical":
             return [Ranked(cid, s, lexical=s) for cid, s in lexical], exhausted
-        trust = snapshot.lexical.known_share(query) if lexical else 0.0
+        trust = snapshot.lexical.known_share(query, also_known=spelled) if lexical else 0.0
         return convex_fusion(dense, lexical, lexical_trust=trust), exhausted
 
 

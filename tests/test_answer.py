@@ -75,6 +75,14 @@ def test_english_question_gets_arabic_quotes_and_english_frame(assistant: Assist
     assert absent.abstained and absent.text.startswith("I could not find this in the articles.")
 
 
+def test_an_english_question_is_answered_where_its_names_are_spelled_in_arabic(assistant: Assistant) -> None:
+    """"Nathan Sales" is "نايثن سايلس" in the seeds; before the answer model read names across
+    scripts (`qa.transliterate`) the question was refused (evidence 0.04)."""
+    answer = assistant.ask("Who is Nathan Sales?")
+    assert not answer.abstained
+    assert "المنسق الأميركي لمكافحة الإرهاب" in answer.quotes[0].text and "نايثن سايلس" in answer.quotes[0].text
+
+
 def test_same_fact_from_two_agencies_is_quoted_once_with_both_sources(tmp_path: Path, real_embedder) -> None:
     shared = "وأعلنت وزارة الداخلية أن السلطات فككت خلية إرهابية تضم خمسة عناصر في مدينة طنجة يوم الثلاثاء."
     articles = [
@@ -201,6 +209,17 @@ def test_an_english_question_is_answered_from_the_seeds_inside_real_news(news_as
     answer = news_assistant.ask("When will the watchlist initiative be launched?")
     assert not answer.abstained and answer.language == "en"
     assert "27 شتنبر" in answer.quotes[0].text and all(q.doc_id.endswith(".txt") for q in answer.quotes)
+
+
+def test_an_english_question_finds_the_arabic_spelling_of_its_names_inside_real_news(news_assistant: Assistant) -> None:
+    """e5 barely ties "Nathan Sales" to "نايثن سايلس", and BM25 had no word in common with the
+    question (it found nothing); it now searches the names' Arabic spellings, which only the seeds
+    have."""
+    question = "Who is Nathan Sales?"
+    hits = news_assistant.retriever.search(question, k=5, mode="lexical")
+    assert hits and all(h.doc_id.endswith(".txt") for h in hits)
+    assert hits[0].doc_id == FIRST and "نايثن سايلس" in hits[0].text
+    assert any(h.doc_id == FIRST for h in news_assistant.retriever.search(question, k=2))
 
 
 def test_extra_quotes_are_answer_bearing_not_padding(news_assistant: Assistant) -> None:

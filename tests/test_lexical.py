@@ -55,3 +55,24 @@ def test_a_row_with_function_words_alone_ranks_only_when_the_top_k_has_room() ->
     assert lexical.search("من هو الوزير في المدينة؟", 1)[1].tolist() == [0]
     assert lexical.search("من هو الوزير في المدينة؟", 5)[1].tolist() == [0, 1]  # row 1 shares "هو", "في"
     assert sorted(lexical.search("من هو في؟", 5)[1].tolist()) == [0, 1]  # nothing else to go on
+
+
+SEED_LINES = [
+    "بحث وزير الخارجية المغربي ناصر بوريطة والمنسق الأميركي لمكافحة الإرهاب نايثن سايلس سبل التعاون.",
+    "استقبل المدير العام للأمن الوطني عبد اللطيف حموشي سفير الولايات المتحدة.",
+    "ارتفعت أسعار النفط في الأسواق العالمية خلال القرن الماضي.",
+]
+
+
+def test_an_english_question_matches_the_arabic_spelling_of_its_names() -> None:
+    lexical = LexicalIndex.build([0, 1, 2], SEED_LINES)
+    question = "Who is Nathan Sales?"
+    spelled = lexical.name_spellings(question)
+    assert spelled == {"nathan": ["نايثن"], "sales": ["سايلس"]}
+    assert lexical.known_share(question) == 0.0 and lexical.known_share(question, also_known=spelled) == 1.0
+    _, ids = lexical.search(question, k=3, extra_terms=[t for terms in spelled.values() for t in terms])
+    assert ids.tolist() == [0]
+    # "Greenway" has the consonants of "القرن" (century) but a name writes its vowels: no match.
+    assert lexical.name_spellings("Who is Robert Greenway?") == {}
+    # A name the collection uses as written is BM25's business already.
+    assert LexicalIndex.build([0], ["Nathan Sales نايثن سايلس"]).name_spellings(question) == {}

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.normalize import STOPWORDS, tokenize
+from qa.transliterate import Spellings, latin_names
 
 STEM = True
 """Light proclitic stripping (و، ال، بال ...): measured on XQuAD-ar, it raises lexical hit@1."""
@@ -204,23 +205,40 @@ class LexicalIndex:
         because a question word found nowhere is the strongest sign the answer is not there."""
         return {t: self._idf(self._df(t)) for t in set(tokens)}
 
-    def known_share(self, query: str) -> float:
+    def known_share(self, query: str, also_known: Iterable[str] = ()) -> float:
         """Share of the question's idf mass in words the collection uses at all (function words aside:
-        a small collection may lack "ما" without being off topic). An English question about Arabic
-        articles scores near 0 (only its numbers and Latin names can match), an Arabic one near 1;
-        fusion trusts BM25's ranking in that proportion."""
+        a small collection may lack "ما" without being off topic), or in `also_known` (Latin names it
+        spells in Arabic letters, `name_spellings`). An English question about Arabic articles scores
+        near 0 (only its numbers and names can match), an Arabic one near 1; fusion trusts BM25's
+        ranking in that proportion."""
+        known = set(also_known)
         idf = self.idf(t for t in lexical_tokens(query) if t not in STOPWORDS)
         total = sum(idf.values())
-        return sum(v for t, v in idf.items() if self._df(t)) / total if total else 0.0
+        return sum(v for t, v in idf.items() if t in known or self._df(t)) / total if total else 0.0
 
-    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def name_spellings(self, query: str) -> dict[str, list[str]]:
+        """The question's Latin names that the collection never uses as written, each with the
+        indexed Arabic terms that spell it ("Sales" -> "سايلس", `qa.transliterate`): an English
+        question's names are what BM25 can still match in Arabic articles. The vocabulary's
+        skeletons are listed once per snapshot, on the first question with such a name."""
+        names = [n for n in dict.fromkeys(latin_names(query)) if not self._df(n)]
+        if not names:
+            return {}
+        if "spellings" not in self._memo:
+            self._memo["spellings"] = Spellings({t for part in self.parts for t in part.postings.vocab})
+        return self._memo["spellings"].of(names)
+
+    def search(
+        self, query: str, k: int, allowed: np.ndarray | None = None, extra_terms: Sequence[str] = ()
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Scores and chunk ids of the best `k` chunks with a positive score, best first (equal scores:
         lower chunk id first, so the order never depends on the segmentation).
 
         `allowed` (sorted chunk ids) restricts the ranking to those chunks, and tombstoned rows never
-        score: both are applied inside each segment before its top k are taken.
+        score: both are applied inside each segment before its top k are taken. `extra_terms` are
+        indexed terms searched as they are, beside the question's own (`name_spellings`).
         """
-        tokens = lexical_tokens(query)
+        tokens = lexical_tokens(query) + list(extra_terms)
         if not tokens or not self.count or (allowed is not None and not len(allowed)):
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         weighted = [(t, c * self._idf(self._df(t))) for t, c in Counter(tokens).items() if self._df(t)]
