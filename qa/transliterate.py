@@ -9,10 +9,11 @@ How: both spellings are reduced to a skeleton, the consonants in order folded in
 transliteration keeps apart (b/p ب, t/d ت ط د ض ث, s/z/sh س ص ز ش, k/g/q/j ك ق غ ج, f/v ف, l, m,
 n, r, h ح ه خ), plus whether a vowel letter is written in each gap between them. Arabic leaves
 short vowels unwritten, so a gap with a written Arabic vowel (ا و ي) must have a Latin vowel too,
-not the other way round, and the Arabic word must write at least one: "قرن" (century) has the
-consonants of "Greenway" but no vowel, and is not taken for it. It is a heuristic; the answer
-model weighs what it finds like any other word match, and it only ever adds a match for a Latin
-word that the text does not contain as written.
+not the other way round; the Arabic word must write at least one vowel ("قرن", century, has the
+consonants of "Greenway" but none), and a final Latin vowel other than a silent e must be written
+("حماس" is not "Hammouchi"). It is a heuristic, used for names only (`latin_names`): the answer model
+weighs what it finds like any other word match, BM25 searches the spellings beside the question's
+own words, and a Latin word the text contains as written is never looked up.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def _spells(latin: tuple[str, tuple[bool, ...], bool], arabic: Skeleton) -> bool
 class Spellings:
     """The Arabic terms of a BM25 vocabulary, by consonants, to find the Latin names they spell.
 
-    Built once per collection snapshot (`LexicalIndex.spellings`): a pass over the vocabulary.
+    Built once per collection snapshot (`LexicalIndex.name_spellings`): a pass over the vocabulary.
 
     Example:
         >>> Spellings(["سايلس", "نايثن", "قرن"]).of(["sales", "nathan", "greenway"])
@@ -125,7 +126,7 @@ class Spellings:
         proclitic ("بوريطة", indexed as "وريطه") is missed here: looking for it without that letter
         matched common words ("اراضي", "رياضي") for "Bourita" on the seeds among news."""
         found: dict[str, list[str]] = {}
-        for name in names:
+        for name in filter(_is_latin, names):
             terms = {
                 term
                 for skeleton in latin_skeletons(name)
