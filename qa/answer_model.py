@@ -178,13 +178,13 @@ def featurize(snapshot, ranked, candidates: list[Candidate], question: Question)
     for c in candidates:
         article = snapshot.articles[c.doc_id]
         article_words, article_language = _article_terms(article.text)
-        if question.names - article_words:
-            article_words = article_words | _article_spells(question.names - article_words, article.text)
+        if unmatched := question.names - article_words:
+            article_words = article_words | _article_spells(unmatched, article.text)
         text = article.text[c.start : c.end]
         tokens = sentence_tokens(text)
         words = set(content_terms(text))
-        if question.names - words:  # looked up in unstemmed tokens: the stemmer cuts the ب of "بوريطة"
-            words |= spelled_in(question.names - words, tokens)
+        if unmatched := question.names - words:  # unstemmed tokens: the stemmer cuts the ب of "بوريطة"
+            words |= spelled_in(unmatched, tokens)
         chunk = ranked[c.chunk_rank]
         cross = float(article_language != question.language)
         rows.append(

@@ -164,16 +164,4 @@ def spelled_in(terms: Iterable[str], words: Iterable[str]) -> set[str]:
         >>> sorted(spelled_in({"nathan", "sales", "century"}, {"نايثن", "سايلس", "قرن"}))
         ['nathan', 'sales']
     """
-    latin = [t for t in terms if _is_latin(t)]
-    if not latin:
-        return set()
-    by_consonants: dict[str, list[Skeleton]] = {}
-    for word in words:
-        if _is_arabic(word):
-            skeleton = arabic_skeleton(word)
-            by_consonants.setdefault(skeleton[0], []).append(skeleton)
-    return {
-        term
-        for term in latin
-        if any(_spells(s, a) for s in latin_skeletons(term) for a in by_consonants.get(s[0], ()))
-    }
+    return set(Spellings(words).of(terms))
