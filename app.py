@@ -1,6 +1,6 @@
 """The chat app: `python app.py` opens it on the seeds' index (built first if absent) at 127.0.0.1:7860.
 
-Thin on purpose: parse the options, then `qa.ui.serve`, which opens the index and the model once
+Thin on purpose: parse the options, then `qa.faces.ui.serve`, which opens the index and the model once
 and launches the Gradio UI. `qa serve` does the same.
 """
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from qa.errors import QAError
-    from qa.ui import serve
+    from qa.faces.ui import serve
 
     try:
         serve(index_dir=args.index_dir, source=args.source, host=args.host, port=args.port, share=args.share)

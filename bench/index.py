@@ -37,7 +37,7 @@ def machine() -> dict:
 
 def chunk_texts(articles, settings) -> list[str]:
     """The chunk texts `Index.build` will embed, cut by the same chunker and settings."""
-    from qa.chunking import Chunker
+    from qa.ingest.chunking import Chunker
 
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
     return [a.text[s:e] for a in articles for s, e in chunker.spans(a.text)]
@@ -47,8 +47,8 @@ def measure(precision: str, articles, batch_size: int, repeats: int) -> dict:
     import torch
 
     from qa.config import Settings, default_model
-    from qa.embedding import SentenceTransformerEmbedder
     from qa.index import Index
+    from qa.model.embedding import SentenceTransformerEmbedder
 
     settings = Settings(model=default_model(), precision=precision, batch_size=batch_size)
     embedder = SentenceTransformerEmbedder(settings.model, precision=precision, batch_size=batch_size)
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", type=Path, default=XQUAD / "xquad.ar.json", help="SQuAD-format JSON")
     parser.add_argument("--limit", type=int, default=120, help="first N paragraphs (default 120)")
-    parser.add_argument("--batch-size", type=int, default=4, help="the CPU default of qa.embedding.default_batch_size")
+    parser.add_argument("--batch-size", type=int, default=4, help="the CPU default of qa.model.embedding.default_batch_size")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--precisions", default="float32,bfloat16")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from qa.embedding import cpu_has_native_bf16, resolve_precision
-    from qa.eval import load_squad
+    from qa.model.embedding import cpu_has_native_bf16, resolve_precision
+    from qa.train.evaluate import load_squad
 
     if args.threads:
         torch.set_num_threads(args.threads)

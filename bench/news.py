@@ -112,7 +112,7 @@ def phase_add(args) -> dict:
 
 
 def phase_query(args) -> dict:
-    from qa.answer import Assistant
+    from qa.answer.assistant import Assistant
     from qa.filters import Filters
     from qa.index import Index
     from qa.index.selection import allowed_chunks

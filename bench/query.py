@@ -6,7 +6,7 @@ What is real and what is synthetic:
   embedded once with the real model, passage and sentence vectors alike.
 - Corpus of N chunks: articles of 3 to 7 real sentences drawn at random from the base set's sentences
   of one language (Arabic and English alternately), until N chunks. Copies of whole articles would be
-  syndicated copies, which search folds into one story (`qa.syndication`): at a million chunks every
+  syndicated copies, which search folds into one story (`qa.search.syndication`): at a million chunks every
   question would read thousands deep to find 10 distinct stories, a collection no news desk has.
   `Index.build` runs its whole pipeline on the corpus (chunking, sentence splitting, BM25, FAISS,
   signatures, storage, merges, streamed in checkpoints) with one substitution: the embedder replays
@@ -63,7 +63,7 @@ def peak_rss_mb() -> float:
 
 def base_articles():
     """XQuAD paragraphs in every language present, as articles with language-tagged ids."""
-    from qa.eval import load_squad
+    from qa.train.evaluate import load_squad
 
     articles, questions = [], []
     for language in LANGUAGES:
@@ -80,9 +80,9 @@ def base_articles():
 def base_chunks(articles):
     """The base articles' chunks as the index cuts them: (language, chunk text, its sentences' spans
     relative to the chunk)."""
-    from qa.chunking import Chunker
     from qa.config import Settings
-    from qa.sentences import split_sentences
+    from qa.ingest.chunking import Chunker
+    from qa.text.sentences import split_sentences
 
     settings = Settings()
     chunker = Chunker(settings.chunk_size, settings.chunk_overlap)
@@ -100,7 +100,7 @@ def embed_base(path: Path, precision: str, threads: int) -> dict:
     if threads:
         torch.set_num_threads(threads)
     from qa.config import Settings, default_model
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.model.embedding import SentenceTransformerEmbedder
 
     settings = Settings(model=default_model(), precision=precision)
     articles, _ = base_articles()
@@ -134,8 +134,8 @@ def corpus(size: int, pool: dict[str, list[tuple[str, np.ndarray]]], seed: int =
     and English, until `size` chunks, generated as the build consumes them. Unlike copies of whole
     articles, no two of them are syndicated copies of each other (they share a sentence or two at
     most), as in a real archive."""
-    from qa.chunking import Chunker
     from qa.config import Settings
+    from qa.ingest.chunking import Chunker
     from qa.records import Article
 
     settings = Settings()
@@ -222,9 +222,9 @@ def build(size: int, cache_path: Path, index_dir: Path) -> dict:
 def query(index_dir: Path, queries: int, precision: str) -> dict:
     """(child) Load the index with the real model and time `search` and `ask` on real questions.
     Like `qa ask`, this process embeds questions with ONNX Runtime and never imports torch."""
-    from qa.answer import Assistant
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.answer.assistant import Assistant
     from qa.index import Index
+    from qa.model.embedding import SentenceTransformerEmbedder
     from qa.retrieve import Retriever
 
     _, questions = base_articles()

@@ -1,7 +1,7 @@
 """`python bench/seed_questions.py`: questions about the seeds, written the way a news reader asks
 them, answered on the seeds alone and among the 48 real news articles of the tests; JSON on stdout.
 
-Why beside `qa.eval`: XQuAD and ARCD are Wikipedia questions, and a change that helps there can hurt
+Why beside `qa.train.evaluate`: XQuAD and ARCD are Wikipedia questions, and a change that helps there can hurt
 news ("who is X?", answered in news by a title beside the name). These 20 answerable questions (15
 Arabic, 5 English) and 5 the seeds cannot answer were written on 2026-12-01 after reading the seeds,
 with the fact a right first quote must hold; they were not used to fit anything. Twenty questions
@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from qa import Assistant, Index, Retriever
-from qa.ingest import read_path
+from qa.ingest.files import read_path
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -160,10 +160,8 @@ def add_100(size: int, workdir: Path) -> dict:
 
 def segment_counts(index, queries: int) -> list[dict]:
     """Search latency at 30, 10 and 1 segments of one collection (rebuilt as 30 small segments)."""
-    from qa.index import writer
-
     from qa.config import Settings
-    from qa.index import Index
+    from qa.index import Index, writer
 
     titles = [a.title for a in list(index.snapshot().articles.values())[:500] if a.title]
     meta = index._meta(index.snapshot().vectors.dim)

@@ -17,9 +17,10 @@ _EXPORTS = {
     "Index": "qa.index",
     "UpdateReport": "qa.index",
     "Retriever": "qa.retrieve",
-    "Assistant": "qa.answer",
+    "Assistant": "qa.answer.assistant",
     "Settings": "qa.config",
     "Filters": "qa.filters",
+    "Question": "qa.question",
     "Article": "qa.records",
     "Chunk": "qa.records",
     "Hit": "qa.records",
@@ -38,9 +39,8 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 if TYPE_CHECKING:
-    from qa.answer import Assistant
+    from qa.answer.assistant import Assistant
     from qa.config import Settings
-    from qa.filters import Filters
     from qa.errors import (
         IndexCorruptError,
         IndexLockedError,
@@ -50,7 +50,9 @@ if TYPE_CHECKING:
         ModelError,
         QAError,
     )
+    from qa.filters import Filters
     from qa.index import Index, UpdateReport
+    from qa.question import Question
     from qa.records import Answer, Article, Chunk, Citation, Hit, Quote
     from qa.retrieve import Retriever
 

@@ -37,7 +37,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     chunk_size: int = 1000
     chunk_overlap: int = 150
-    batch_size: int | None = None  # None: the embedder's choice for the device (see qa.embedding)
+    batch_size: int | None = None  # None: the embedder's choice for the device (see qa.model.embedding)
     precision: str = "auto"
     device: str = "cpu"
     checkpoint_every: int = 500

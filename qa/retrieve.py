@@ -28,9 +28,10 @@ from qa.errors import InputError
 from qa.filters import Filters
 from qa.index import Index, Snapshot
 from qa.index.selection import allowed_chunks
-from qa.recency import asks_for_recent, newest_first, topic_of
+from qa.question import Question
 from qa.records import Hit
-from qa.syndication import one_per_story
+from qa.search.recency import newest_first
+from qa.search.syndication import one_per_story
 
 Mode = Literal["dense", "lexical", "hybrid"]
 MODES: tuple[str, ...] = ("dense", "lexical", "hybrid")
@@ -98,13 +99,15 @@ class Retriever:
         self.mode = mode
         self.candidates = candidates
 
-    def search(self, query: str, k: int = 10, *, mode: Mode | None = None, filters: Filters | None = None) -> list[Hit]:
+    def search(
+        self, query: str | Question, k: int = 10, *, mode: Mode | None = None, filters: Filters | None = None
+    ) -> list[Hit]:
         """The `k` best chunks, best first, among the articles `filters` allows (all when None).
 
         Filtering happens inside both searches, so k hits come back whenever k chunks pass. A story
-        carried by several outlets yields passages of its best-ranked copy only (`qa.syndication`);
+        carried by several outlets yields passages of its best-ranked copy only (`qa.search.syndication`);
         a question about the latest news orders its most relevant stories newest first
-        (`qa.recency`).
+        (`qa.search.recency`).
 
         Raises:
             InputError: the question is empty, `k` is not positive, or `mode` is unknown.
@@ -113,15 +116,14 @@ class Retriever:
         return [hit_for(snapshot, r) for r in ranked]
 
     def rank(
-        self, query: str, k: int = 10, *, mode: Mode | None = None, filters: Filters | None = None
+        self, query: str | Question, k: int = 10, *, mode: Mode | None = None, filters: Filters | None = None
     ) -> tuple[Snapshot, list[Ranked]]:
         """Like `search`, but returns chunk ids with per-side scores, and the snapshot they belong to
-        (what quoting and evaluation use)."""
+        (what quoting and evaluation use). A string is parsed into a `Question` first."""
         mode = mode or self.mode
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if not isinstance(query, str) or not query.strip():
-            raise InputError("the question is empty; type a question")
+        question = Question.of(query)
         if not isinstance(k, int) or k < 1:
             raise InputError(f"k must be a positive integer, got {k!r}")
         if filters is not None and not isinstance(filters, Filters):
@@ -131,17 +133,14 @@ class Retriever:
         allowed = allowed_chunks(snapshot, filters)
         if allowed is not None and not len(allowed):
             return snapshot, []
-        recent = asks_for_recent(query)
-        if recent:
-            query = topic_of(query)
         depth = max(k, self.candidates)
         while True:
-            ranked, exhausted = self._fused(snapshot, query, depth, mode, allowed)
+            ranked, exhausted = self._fused(snapshot, question.search_text, depth, mode, allowed)
             ranked = one_per_story(snapshot, ranked)
             if len(ranked) >= k or exhausted:
                 break
             depth *= 4  # copies folded away more than the margin: read deeper
-        if recent:
+        if question.recent:
             ranked = newest_first(snapshot, ranked, k)
         return snapshot, ranked[:k]
 

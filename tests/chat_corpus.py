@@ -16,7 +16,7 @@ import gzip
 import json
 from pathlib import Path
 
-from qa.ingest import read_path
+from qa.ingest.files import read_path
 from qa.records import Article
 
 REPO = Path(__file__).resolve().parent.parent

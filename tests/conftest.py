@@ -84,7 +84,7 @@ def fake_embedder() -> HashEmbedder:
 @pytest.fixture(scope="session")
 def real_embedder():
     """The default multilingual-e5-small, materialized once per machine and loaded once per session."""
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.model.embedding import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
     embedder.model

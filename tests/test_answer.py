@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.answer import MAX_MERGED_WORDS, Assistant, _joined, _Pick
-from qa.answer_model import default_model
+from qa.answer.assistant import MAX_MERGED_WORDS, Assistant, _joined, _Pick
+from qa.answer.model import default_model
+from qa.answer.quote import CLAUSE_WINDOW_WORDS, WHOLE_SENTENCE_WORDS, Candidate
+from qa.answer.text import LRI, PDI
 from qa.errors import InputError
 from qa.index import Index
-from qa.quote import CLAUSE_WINDOW_WORDS, WHOLE_SENTENCE_WORDS, Candidate
 from qa.records import Article
-from qa.render import LRI, PDI
 from qa.retrieve import Retriever
-from qa.sentences import split_sentences
+from qa.text.sentences import split_sentences
 
 pytestmark = pytest.mark.quality
 
@@ -77,7 +77,7 @@ def test_english_question_gets_arabic_quotes_and_english_frame(assistant: Assist
 
 def test_an_english_question_is_answered_where_its_names_are_spelled_in_arabic(assistant: Assistant) -> None:
     """"Nathan Sales" is "نايثن سايلس" in the seeds; before the answer model read names across
-    scripts (`qa.transliterate`) the question was refused (evidence 0.04)."""
+    scripts (`qa.text.transliterate`) the question was refused (evidence 0.04)."""
     answer = assistant.ask("Who is Nathan Sales?")
     assert not answer.abstained
     assert "المنسق الأميركي لمكافحة الإرهاب" in answer.quotes[0].text and "نايثن سايلس" in answer.quotes[0].text
@@ -167,7 +167,7 @@ NEWS = Path(__file__).parent / "data" / "news_distractors.jsonl"
 @pytest.fixture(scope="module")
 def news_assistant(tmp_path_factory, real_embedder) -> Assistant:
     """The seeds among 48 real news articles on the topics that fooled the old rule."""
-    from qa.ingest import read_path
+    from qa.ingest.files import read_path
 
     from .conftest import SEEDS
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer_types import has_date, has_number, kind_match, question_kind, sentence_tokens
+from qa.text.kinds import (
+    has_date,
+    has_number,
+    kind_match,
+    question_kind,
+    sentence_tokens,
+)
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,9 @@ from tests.chat_corpus import (
     UPLOADED_OUTLET,
     UPLOADED_QUESTION,
     WEATHER_QUESTION,
+    collection_articles,
     news_records,
     uploaded_record,
-    collection_articles,
 )
 
 pytestmark = pytest.mark.slow
@@ -214,7 +214,7 @@ def test_english_question_gets_an_arabic_quote(chat: Chat) -> None:
     answer = chat.ask(ENGLISH)
     assert answer.locator(".qa-abstain").count() == 0
     text = answer.locator(".qa-quote-text").first.inner_text().strip().strip("«»…")
-    from qa.normalize import is_arabic
+    from qa.text.normalize import is_arabic
 
     assert is_arabic(text) and " ".join(text.split()) in " ".join(SEED.split())
     assert "Sources:" in answer.inner_text()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import Chunker
-from qa.ingest import read_path
+from qa.ingest.chunking import Chunker
+from qa.ingest.files import read_path
 from tests.conftest import SEEDS
 
 ARABIC_ALPHABET = "ابتثجحخدذرزسشصضطظعغفقكلمنهويءآأإةى" + "\u064b\u064e\u064f\u0650\u0651\u0652\u0640" + "٠١٢٣0123456789" + ".؟!؛،,«»\"“” \n\r\t"

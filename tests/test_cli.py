@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qa.cli import main
+from qa.faces.cli import main
 from tests.conftest import SEEDS
 
 FIRST = "000_9744522dcfbc0ba7.txt"
@@ -101,7 +101,7 @@ def test_a_fresh_ask_answers_without_importing_torch(index_dir: Path) -> None:
 
     code = (
         "import sys\n"
-        "from qa.cli import main\n"
+        "from qa.faces.cli import main\n"
         f"try:\n    main(['ask', 'ما هي المبادرات التي يشرف عليها المغرب؟', '--index-dir', {str(index_dir)!r}, '--json'])\n"
         "except SystemExit as exit:\n    assert not exit.code, exit.code\n"
         "print([m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules], file=sys.stderr)\n"

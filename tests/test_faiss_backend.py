@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
-import faiss
-
-from qa.index.faiss_backend import EF_MIN, KIND_APPROXIMATE, KIND_EXACT, FaissStore, exact_limit
+from qa.index.faiss_backend import (
+    EF_MIN,
+    KIND_APPROXIMATE,
+    KIND_EXACT,
+    FaissStore,
+    exact_limit,
+)
 
 DIM = 32
 N = 3000

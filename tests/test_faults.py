@@ -37,7 +37,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
-    from qa.model_store import materialize_default_model
+    from qa.model.store import materialize_default_model
 
     source = materialize_default_model(progress=False)
     target = tmp_path_factory.mktemp("tiny") / "tiny-e5"
@@ -69,7 +69,7 @@ def _qa(*args: str, model: Path) -> list[str]:
 
 def _committed_ids(index_dir: Path, model: Path) -> list[str] | None:
     """The documents of the committed state, after full verification; None when nothing was committed."""
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.model.embedding import SentenceTransformerEmbedder
 
     try:
         index = Index.load(index_dir, embedder=SentenceTransformerEmbedder(str(model)))
@@ -115,7 +115,7 @@ def test_sigkill_during_indexing_never_leaves_a_broken_index(tmp_path: Path, tin
 
 @pytest.mark.slow
 def test_queries_during_upserts_and_deletes_always_see_consistent_text(tmp_path: Path, tiny_model: Path) -> None:
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.model.embedding import SentenceTransformerEmbedder
 
     versions = {f"d{i}": [f"نسخة أولى من الخبر {i}. الوزير زار المدينة.", f"نسخة ثانية معدلة من الخبر {i}. الوزير غادر البلاد."] for i in range(30)}
     Index.build([Article(id=k, text=v[0]) for k, v in versions.items()], tmp_path / "index",
@@ -125,7 +125,7 @@ def test_queries_during_upserts_and_deletes_always_see_consistent_text(tmp_path:
     jsonl.write_text("\n".join(json.dumps({"id": k, "text": v[1]}, ensure_ascii=False) for k, v in versions.items()), encoding="utf-8")
     script = (
         "import sys; from qa.index import Index; from qa.records import Article\n"
-        "from qa.embedding import SentenceTransformerEmbedder as E\n"
+        "from qa.model.embedding import SentenceTransformerEmbedder as E\n"
         f"ix = Index.load({str(tmp_path / 'index')!r}, embedder=E({str(tiny_model)!r}))\n"
         "for round in range(4):\n"
         f"    ix.add({str(jsonl)!r}, progress=False)\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.feeds import html_to_text, looks_like_feed
-from qa.ingest import read_path
+from qa.ingest.feeds import html_to_text, looks_like_feed
+from qa.ingest.files import read_path
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 

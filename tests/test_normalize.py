@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.normalize import STOPWORDS, detect_language, is_arabic, normalize, tokenize
+from qa.text.normalize import STOPWORDS, detect_language, is_arabic, normalize, tokenize
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from qa.cli import main
 from qa.config import Settings
+from qa.faces.cli import main
 from qa.index import Index, storage, writer
 from qa.index.segment import Segment, doc_record
 from qa.records import Article

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.sentences import MAX_QUOTE_CHARS, split_sentences
+from qa.text.sentences import MAX_QUOTE_CHARS, split_sentences
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

@@ -7,11 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from qa.answer import Assistant
+from qa.answer.assistant import Assistant
 from qa.filters import Filters
 from qa.index import Index
+from qa.index.signatures import SIGNATURES
 from qa.retrieve import Retriever
-from qa.syndication import SIGNATURES, copies, stories
+from qa.search.syndication import copies, stories
 from tests.news_corpus import jawhara_articles
 
 STRIKE, STRIKE_REPOST = "JA-localNews-4533-20160427", "JA-localNews-4534-20160428"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.normalize import tokenize
-from qa.transliterate import spelled_in
+from qa.text.normalize import tokenize
+from qa.text.transliterate import spelled_in
 
 # Names as the seeds and XQuAD-ar write them.
 SPELLINGS = [

@@ -14,15 +14,29 @@ from pathlib import Path
 
 import pytest
 
-from qa.answer import Assistant
+from qa.answer.assistant import Assistant
+from qa.faces.render_html import (
+    answer_html,
+    passage_html,
+    question_html,
+    safe_text,
+    safe_url,
+    status_markdown,
+)
+from qa.filters import Filters
 from qa.index import Index
 from qa.records import Answer, Article, Citation, Quote
-from qa.render_html import answer_html, passage_html, question_html, safe_text, safe_url, status_markdown
-from qa.filters import Filters
 from qa.retrieve import Retriever
 
 gr = pytest.importorskip("gradio")
-from qa.ui import SEED_EXAMPLES, UPLOADS_DIR, add_uploads, build_demo, example_questions, safe_filename  # noqa: E402
+from qa.faces.ui import (  # noqa: E402
+    SEED_EXAMPLES,
+    UPLOADS_DIR,
+    add_uploads,
+    build_demo,
+    example_questions,
+    safe_filename,
+)
 
 PAYLOADS = [
     "<script>window.__pwned = 1</script>",
@@ -419,9 +433,16 @@ def test_api_endpoints_are_named_and_ask_returns_the_structured_answer(seeds_ind
 # ---------------------------------------------------------------------------- filters, outlet · date, the collection
 
 from qa.errors import InputError  # noqa: E402
-from qa.render_html import citation_meta, collection_html, filters_html  # noqa: E402
-from qa.ui import filters_from, per_month_frame  # noqa: E402
-from tests.chat_corpus import MONTHS, OTHER_OUTLET, OUTLET, WEATHER_QUESTION, news_records, collection_articles  # noqa: E402
+from qa.faces.render_html import citation_meta, collection_html, filters_html  # noqa: E402
+from qa.faces.ui import filters_from, per_month_frame  # noqa: E402
+from tests.chat_corpus import (  # noqa: E402
+    MONTHS,
+    OTHER_OUTLET,
+    OUTLET,
+    WEATHER_QUESTION,
+    collection_articles,
+    news_records,
+)
 
 
 @pytest.fixture(scope="session")
@@ -499,7 +520,7 @@ def _allowed(index: Index, answer: dict, filters: Filters) -> None:
 
 
 def test_collection_stats_feed_the_sidebar(news_index: Index) -> None:
-    from qa.ui import _Handlers
+    from qa.faces.ui import _Handlers
 
     records = news_records()
     status, summary, frame, outlets, categories = _Handlers(Assistant(Retriever(news_index)), news_index).collection(

@@ -8,10 +8,17 @@ import json
 import numpy as np
 import pytest
 
-from qa.answer import Assistant
-from qa.model_store import materialize_default_model
+from qa.answer.assistant import Assistant
+from qa.model.store import materialize_default_model
+from qa.model.verifier import (
+    COMBINATION_FILE,
+    MAX_LENGTH,
+    WEIGHTS_FILE,
+    Verifier,
+    load_weights,
+    weights_digest,
+)
 from qa.retrieve import Retriever
-from qa.verifier import COMBINATION_FILE, MAX_LENGTH, WEIGHTS_FILE, Verifier, load_weights, weights_digest
 
 ENGLISH_QUESTION = "When will the initiative on returning foreign terrorist fighters be launched?"
 QUESTION = "متى سيتم إطلاق المبادرة الخاصة بعودة المقاتلين الإرهابيين الأجانب؟"
@@ -50,7 +57,7 @@ def test_onnx_graph_scores_like_the_trained_model(verifier: Verifier) -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from qa.train_verifier import cross_encoder
+    from qa.model.verifier import cross_encoder
 
     folder = materialize_default_model()
     model = cross_encoder(AutoModel.from_pretrained(str(folder), local_files_only=True))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest import read_path
-from qa.webpage import parse_page
+from qa.ingest.files import read_path
+from qa.ingest.webpage import parse_page
 
 PAGES = Path(__file__).parent / "data" / "pages"
 

@@ -18,18 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from qa import syndication
-from qa.chunking import Chunker
 from qa.config import Settings, default_model
-from qa.embedding import Embedder, SentenceTransformerEmbedder, fingerprint
 from qa.errors import IndexCorruptError, IndexMismatchError, InputError, QAError
-from qa.index import reader, storage, writer
+from qa.index import reader, signatures, storage, writer
 from qa.index.overview import overview
 from qa.index.reader import LOADING, LiveSegment, Snapshot
 from qa.index.segment import Segment
-from qa.ingest import iter_path, read_path
+from qa.ingest.chunking import Chunker
+from qa.ingest.files import iter_path, read_path
+from qa.model.embedding import Embedder, SentenceTransformerEmbedder, fingerprint
 from qa.records import Article, Chunk
-from qa.sentences import split_sentences
+from qa.text.sentences import split_sentences
 
 QUERY_CACHE_SIZE = 64
 PROBE_MIN_COSINE = 0.99
@@ -264,7 +263,7 @@ class Index:
         sentences = [(spans, np.asarray(vecs, dtype=np.float16)) for spans, vecs in sentences]
         dim = int(vectors.shape[1])
         name = storage.segment_name(writer.next_segment_number(self.index_dir, state))
-        segment = Segment.create(name, batch, numbered, vectors, sentences, syndication.signatures(batch), dim)
+        segment = Segment.create(name, batch, numbered, vectors, sentences, signatures.signatures(batch), dim)
         committed = self._commit(state, new=segment, deleted=replaced, next_chunk_id=first + len(numbered), dim=dim)
         self._publish(committed)
         return self._publish(writer.merge_by_policy(self.index_dir, committed, **self._meta(dim)))

@@ -11,7 +11,7 @@ The formula is bm25s's "lucene" variant that the index used before segments (k1 
 idf = log(1 + (N - df + 0.5) / (df + 0.5)), a question word counted as often as it occurs), so scores
 and answer features kept their scale. bm25s itself precomputes scores from its own statistics when it
 indexes, which a segment cannot do without knowing the others; hence our own scoring, a few numpy
-operations per query word over that word's postings. Function words (`qa.normalize.STOPWORDS`) are
+operations per query word over that word's postings. Function words (`qa.text.normalize.STOPWORDS`) are
 indexed and scored like any word, but where the top k allows it they are read only for the rows a
 content word matched (`_score_part`): at a million chunks their posting lists were 85% of what a
 question read.
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.normalize import STOPWORDS, tokenize
-from qa.transliterate import Spellings, latin_names
+from qa.text.normalize import STOPWORDS, tokenize
+from qa.text.transliterate import Spellings, latin_names
 
 STEM = True
 """Light proclitic stripping (و، ال، بال ...): measured on XQuAD-ar, it raises lexical hit@1."""
@@ -218,7 +218,7 @@ class LexicalIndex:
 
     def name_spellings(self, query: str) -> dict[str, list[str]]:
         """The question's Latin names that the collection never uses as written, each with the
-        indexed Arabic terms that spell it ("Sales" -> "سايلس", `qa.transliterate`): an English
+        indexed Arabic terms that spell it ("Sales" -> "سايلس", `qa.text.transliterate`): an English
         question's names are what BM25 can still match in Arabic articles. The vocabulary's
         skeletons are listed once per snapshot, on the first question with such a name."""
         names = [n for n in dict.fromkeys(latin_names(query)) if not self._df(n)]

@@ -178,7 +178,7 @@ class DocChunks(_ByArticle, Mapping[str, tuple[int, ...]]):
 
 
 class Signatures(_ByArticle, Mapping[str, np.ndarray]):
-    """Each live article's MinHash signature (`qa.syndication`)."""
+    """Each live article's MinHash signature (`qa.search.syndication`)."""
 
     def __getitem__(self, doc_id: str) -> np.ndarray:
         part, position = self._at(doc_id)
@@ -303,7 +303,7 @@ class Snapshot:
 
     @property
     def signatures(self) -> Signatures:
-        """Each article's MinHash signature, from which `qa.syndication` groups syndicated copies."""
+        """Each article's MinHash signature, from which `qa.search.syndication` groups syndicated copies."""
         return Signatures(self.segments)
 
 

@@ -9,7 +9,7 @@ seg-000007/
   vectors.faiss     their vectors (`FaissStore`, keyed by chunk id; memory-mapped, read-only)
   postings/         their BM25 term frequencies (`qa.index.lexical.Postings`)
   sentences/        counts.npy, spans.npy, vectors.npy (float16, memory-mapped)
-  signatures.npy    the articles' MinHash rows (`qa.syndication`), in docs.jsonl order
+  signatures.npy    the articles' MinHash rows (`qa.index.signatures`), in docs.jsonl order
 ```
 
 A commit writes one new segment for what it adds and never rewrites an old one: deletes are
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from qa import syndication
+from qa.index import signatures as minhash
 from qa.index.faiss_backend import FaissStore
 from qa.index.lexical import Postings
 from qa.records import Article, Chunk
@@ -194,7 +194,7 @@ class Segment:
             sentence_counts=counts,
             sentence_spans=spans,
             sentence_vectors=sent,
-            signatures=np.asarray(signatures, dtype=np.uint32).reshape(len(articles), syndication.NUM_PERM),
+            signatures=np.asarray(signatures, dtype=np.uint32).reshape(len(articles), minhash.NUM_PERM),
         )
 
     @classmethod
@@ -284,7 +284,7 @@ class Segment:
         np.save(where / "counts.npy", np.asarray(self.sentence_counts, dtype=np.int64))
         np.save(where / "spans.npy", np.asarray(self.sentence_spans, dtype=np.int64).reshape(-1, 2))
         np.save(where / "vectors.npy", np.asarray(self.sentence_vectors, dtype=np.float16))
-        np.save(folder / syndication.SIGNATURES, self.signatures)
+        np.save(folder / minhash.SIGNATURES, self.signatures)
 
     @classmethod
     def read(cls, folder: Path) -> Segment:
@@ -315,12 +315,12 @@ class Segment:
         else:  # a generation folder of the format before segments: bm25s files we no longer read
             postings = Postings.build(texts[int(d)][s:e] for d, s, e in zip(doc_index, starts.tolist(), ends.tolist()))
         counts, spans, sentence_vectors = _read_sentences(folder)
-        if (folder / syndication.SIGNATURES).is_file():
-            matrix = np.load(folder / syndication.SIGNATURES, allow_pickle=False)
-            if matrix.shape != (len(docs), syndication.NUM_PERM):
-                raise ValueError(f"{syndication.SIGNATURES}: {matrix.shape} signatures for {len(docs)} articles")
+        if (folder / minhash.SIGNATURES).is_file():
+            matrix = np.load(folder / minhash.SIGNATURES, allow_pickle=False)
+            if matrix.shape != (len(docs), minhash.NUM_PERM):
+                raise ValueError(f"{minhash.SIGNATURES}: {matrix.shape} signatures for {len(docs)} articles")
         else:  # written before signatures existed
-            matrix = syndication.signatures([replace(d, text=texts[i]) for i, d in enumerate(docs)])
+            matrix = minhash.signatures([replace(d, text=texts[i]) for i, d in enumerate(docs)])
         segment = cls(folder.name, docs, hashes, texts, ids, doc_index, starts, ends, vectors, postings, counts, spans, sentence_vectors, matrix)
         segment.check()
         return segment

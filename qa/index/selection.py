@@ -25,7 +25,7 @@ import numpy as np
 from qa.filters import Filters
 
 if TYPE_CHECKING:
-    from qa.index.base import Snapshot
+    from qa.index.reader import Snapshot
 
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 UNDATED = -1

@@ -19,7 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from qa.errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexNotFoundError
+from qa.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
 
 FORMAT_VERSION = 3
 """3: segments with memory-mapped texts and a binary chunk table (`qa.index.segment`). 2: segments

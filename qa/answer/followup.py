@@ -24,8 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from qa.normalize import STOPWORDS, normalize, tokenize
+from qa.question import Question
 from qa.records import Answer
+from qa.text.normalize import STOPWORDS, normalize, tokenize
 
 __all__ = [
     "MAX_CONTEXT_WORDS",
@@ -127,11 +128,11 @@ def _leans_on_pronoun(question: str, tokens: list[str]) -> bool:
     return False
 
 
-def is_follow_up(question: str) -> bool:
+def is_follow_up(question: str | Question) -> bool:
     """Whether `question` depends on the previous turn to be understood.
 
     Args:
-        question: The new question, as typed.
+        question: The new question, as typed or parsed.
 
     Returns:
         True when it has no content word of its own, is a bare phrase without a question word
@@ -142,15 +143,19 @@ def is_follow_up(question: str) -> bool:
         >>> is_follow_up("and who did he meet?"), is_follow_up("ما هي عاصمة اليابان؟")
         (True, False)
     """
-    tokens = tokenize(question)
-    content = content_words(question)
+    if isinstance(question, str):
+        if not question.strip():
+            return False
+        question = Question.parse(question)
+    tokens = list(question.tokens)
+    content = [t for t in tokens if not _is_function_word(t)]
     if not content:
-        return bool(question.strip())
+        return True
     if _opens_like_continuation(tokens):
         return True
     short = len(content) <= SHORT_QUESTION
     return _asks_nothing(tokens, content) or (
-        short and (_leans_on_pronoun(question, tokens) or _glued_function_word(tokens))
+        short and (_leans_on_pronoun(question.text, tokens) or _glued_function_word(tokens))
     )
 
 
@@ -206,7 +211,7 @@ def _answer_context(answer: Answer | Mapping[str, Any] | None) -> str:
 
 
 def expand(
-    question: str,
+    question: str | Question,
     previous_question: str | None,
     previous_answer: Answer | Mapping[str, Any] | None,
 ) -> str:
@@ -231,7 +236,8 @@ def expand(
         'What did Bourita discuss in Rabat'
     """
     previous_question = (previous_question or "").strip()
-    if not previous_question or not question.strip() or not is_follow_up(question):
+    text = question.text if isinstance(question, Question) else question
+    if not previous_question or not text.strip() or not is_follow_up(question):
         return ""
     base = previous_question
     earlier = _answer_context(previous_answer)
@@ -239,7 +245,7 @@ def expand(
         base = earlier
     words = [w.strip("?؟!.,،:;") for w in base.split()]
     words = [w for w in words if w]
-    names = salient_words(_first_quote_text(previous_answer), exclude=f"{base} {question}")
+    names = salient_words(_first_quote_text(previous_answer), exclude=f"{base} {text}")
     if len(words) + len(names) > MAX_CONTEXT_WORDS:
         words = [w for w in words if not _is_function_word(normalize(w))]
     keep = max(MAX_CONTEXT_WORDS - len(names), 0)
@@ -247,7 +253,7 @@ def expand(
 
 
 class _Asks(Protocol):
-    def ask(self, question: str, k: int | None = None, *, context: str = "", filters=None) -> Answer: ...
+    def ask(self, question: str | Question, k: int | None = None, *, context: str = "", filters=None) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -266,7 +272,7 @@ class Turn:
 
 def ask_in_context(
     assistant: _Asks,
-    question: str,
+    question: str | Question,
     previous_question: str | None = None,
     previous_answer: Answer | Mapping[str, Any] | None = None,
     *,
@@ -293,13 +299,14 @@ def ask_in_context(
         The `Turn`: answer, the context used, and whether it was read as a follow-up.
 
     Raises:
-        InputError: the question is empty (from the assistant).
+        InputError: the question is empty.
     """
-    context = expand(question, previous_question, previous_answer)
+    asked = Question.of(question)
+    context = expand(asked, previous_question, previous_answer)
     if not context:
-        return Turn(assistant.ask(question, k, filters=filters), thread=question.strip())
-    thread = _thread(previous_question or "", question)
-    answer = assistant.ask(question, k, context=context, filters=filters)
+        return Turn(assistant.ask(asked, k, filters=filters), thread=asked.text)
+    thread = _thread(previous_question or "", asked.text)
+    answer = assistant.ask(Question.parse(asked.text, context), k, filters=filters)
     return Turn(answer, context, True, thread)
 
 

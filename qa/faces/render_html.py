@@ -19,10 +19,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from qa.normalize import is_arabic
+from qa.answer.text import ELLIPSIS, LRI, PDI, labels, quote_text, snippet
 from qa.filters import Filters
 from qa.records import Answer, Article, Citation, Hit, Quote
-from qa.render import ELLIPSIS, LRI, PDI, labels, quote_text, snippet
+from qa.text.normalize import is_arabic
 
 __all__ = [
     "CONTEXT_CHARS",

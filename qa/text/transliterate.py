@@ -2,7 +2,7 @@
 
 Why: an English question about Arabic articles shares almost no words with them, and its names are
 what it shares most. "Who is Nathan Sales?" has "Nathan" and "Sales" as its rarest words; the
-answer model's word signals (`qa.answer_model`) found neither in "نايثن سايلس", so the seeds' best
+answer model's word signals (`qa.answer.model`) found neither in "نايثن سايلس", so the seeds' best
 sentence looked no better than any other and the question was refused.
 
 How: both spellings are reduced to a skeleton, the consonants in order folded into classes that
@@ -157,7 +157,7 @@ def _is_arabic(term: str) -> bool:
 
 
 def spelled_in(terms: Iterable[str], words: Iterable[str]) -> set[str]:
-    """The Latin words of `terms` (normalized, as `qa.quote.content_terms` gives them) that one of the
+    """The Latin words of `terms` (normalized, as `qa.answer.quote.content_terms` gives them) that one of the
     Arabic `words` spells.
 
     Example:

@@ -3,7 +3,7 @@
 A "when" question is answered by a sentence with a date in it, a "how many" question by one with a
 number. A bi-encoder cosine cannot see this: "ومتى سيتم إطلاقها؟" after a question about three
 initiatives scores the sentence listing the initiatives above the one with "27 شتنبر". The answer
-model (`qa.answer_model`) takes the match between the two as one of its features, so the weight of
+model (`qa.answer.model`) takes the match between the two as one of its features, so the weight of
 the rule is learned, not set by hand.
 
 Pure text rules over normalized tokens; cheap enough to run on every candidate sentence.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from qa.normalize import normalize, tokenize
+from qa.text.normalize import normalize, tokenize
 
 Kind = Literal["when", "how_many", "who", "where", "other"]
 KINDS: tuple[Kind, ...] = ("when", "how_many", "who", "where", "other")

@@ -3,7 +3,7 @@
 Each sentence of the retrieved chunks becomes a `Candidate` with what the index already holds: its
 vector (pooled from its chunk's token embeddings at index time) against the question vector, and
 the share of the question's content words it contains. Which candidate answers is decided by the
-answer model (`qa.answer_model`); this module lists the candidates and trims the chosen ones.
+answer model (`qa.answer.model`); this module lists the candidates and trims the chosen ones.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answer_types import kind_match, sentence_tokens
 from qa.index import Snapshot
-from qa.normalize import STOPWORDS, tokenize
+from qa.question import Question
 from qa.retrieve import Ranked
+from qa.text.kinds import kind_match, sentence_tokens
+from qa.text.normalize import content_terms
 
 WHOLE_SENTENCE_WORDS = 55
 """A sentence up to this long is quoted whole; a longer one is cut to a window of whole clauses of at
@@ -48,25 +49,14 @@ class Candidate:
     score: float = 0.0
 
 
-def content_terms(text: str) -> list[str]:
-    """Normalized, lightly stemmed words without function words: what must match for an answer.
-    A function word behind the conjunction و/ف ("وكم", "ومتى", "فهل") is a function word too; kept,
-    it would be the question's "rarest word" and found in no sentence."""
-    return [t for t in tokenize(text, stem=True) if t not in STOPWORDS and not _glued_function_word(t)]
-
-
-def _glued_function_word(token: str) -> bool:
-    return len(token) > 2 and token[0] in "وف" and token[1:] in STOPWORDS
-
-
 def candidate_sentences(
-    snapshot: Snapshot, ranked: list[Ranked], question: str, query_vector: np.ndarray
+    snapshot: Snapshot, ranked: list[Ranked], question: Question, query_vector: np.ndarray
 ) -> list[Candidate]:
     """Every sentence of the ranked chunks but their articles' headlines, in retrieval order
     (duplicates from overlapping chunks kept once, at their best chunk rank). A headline restates the
     story in the question's own words, so it would often win while the sentence with the answer
     (the figure, the date, the name) is the one after it."""
-    terms = set(content_terms(question))
+    terms = set(question.terms)
     seen: set[tuple[str, int, int]] = set()
     found: list[Candidate] = []
     sentence_terms: list[set[str]] = []

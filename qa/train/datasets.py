@@ -11,11 +11,15 @@ import gzip
 import hashlib
 import json
 import random
+import sys
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.normalize import normalize
+from qa.config import Settings, default_model
+from qa.index import Index
 from qa.records import Article
+from qa.text.normalize import normalize
 
 SPLIT_SEED = "qa-answer-model-v1"
 HELD_OUT_SHARE = 0.5
@@ -96,3 +100,38 @@ def load_news(path: Path, count: int, *, seed: int = 13) -> list[Article]:
         )
         for r in records[:count]
     ]
+
+
+def question_sets(data: Path, languages: tuple[str, ...]) -> tuple[list, dict[str, list[tuple[Question, str]]]]:
+    """The articles to index and, per set name, (question, text asked) pairs."""
+    ar_articles, ar_questions = load_squad(data / "xquad" / "xquad.ar.json", prefix="xquad:")
+    arcd_articles, arcd_questions = load_squad(data / "arcd" / "arcd-train.json", prefix="arcd:")
+    sets: dict[str, list[tuple[Question, str]]] = {
+        "xquad-ar": [(q, q.text) for q in ar_questions],
+        "arcd": [(q, q.text) for q in arcd_questions],
+    }
+    by_id = {q.id: q for q in ar_questions}
+    for language in languages:
+        _, other = load_squad(data / "xquad" / f"xquad.{language}.json", prefix="xquad:")
+        sets[f"xquad-{language}"] = [(by_id[q.id], q.text) for q in other if q.id in by_id]
+    return ar_articles + arcd_articles, sets
+
+
+def open_index(path: Path, articles: list, precision: str):
+    """The development index, built once and reused (an upsert skips unchanged articles)."""
+    settings = Settings(model=default_model(), precision=precision)
+    if (path / "manifest.json").exists():
+        index = Index.load(path)
+        index.add(articles, progress=sys.stderr.isatty())
+        return index
+    return Index.build(articles, path, settings=settings, progress=sys.stderr.isatty())
+
+
+def asked_by_article(sets: dict[str, list[tuple[Question, str]]]) -> dict[str, list[tuple[str, Question, str]]]:
+    """Every (set name, question, text asked) of `sets`, grouped by the question's article: the unit
+    that an "absent" view removes from the collection."""
+    by_article: dict[str, list[tuple[str, Question, str]]] = defaultdict(list)
+    for name, pairs in sets.items():
+        for q, text in pairs:
+            by_article[q.article].append((name, q, text))
+    return by_article

@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from qa.answer_types import KINDS, kind_match, question_kind, sentence_tokens
-from qa.normalize import detect_language
-from qa.quote import Candidate, content_terms
-from qa.transliterate import latin_names, spelled_in
+from qa.answer.quote import Candidate
+from qa.question import Question
+from qa.text.kinds import KINDS, kind_match, sentence_tokens
+from qa.text.normalize import content_terms, detect_language
+from qa.text.transliterate import spelled_in
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
 
@@ -100,39 +101,28 @@ RARE_SHARE = 1 / 3
 
 
 @dataclass(frozen=True)
-class Question:
-    """What the features read of the question: its own words decide the kind of answer and the
-    language; `query` (the question plus a follow-up's context) decides what it is about. `names`
-    are its Latin names, which count as found where a text spells them in Arabic letters
-    (`qa.transliterate`): "Sales" in "سايلس"."""
+class Salience:
+    """What the features read of a parsed question inside one collection: each content word's idf,
+    the rarest words (the top `RARE_SHARE` by idf, at least one, plus any number), and the share of
+    the question's idf mass in words the collection uses at all. The parse is the question's own
+    (`qa.question.Question`); only these depend on the snapshot searched."""
 
-    text: str
-    query: str
-    language: str
-    kind: str
-    terms: frozenset[str]
+    question: Question
     rare: frozenset[str]
     idf: dict[str, float]
     known_share: float
-    names: frozenset[str] = frozenset()
 
     @classmethod
-    def read(cls, question: str, query: str, lexical) -> Question:
-        terms = frozenset(content_terms(query))
+    def of(cls, question: Question, lexical) -> Salience:
+        terms = question.terms
         idf = lexical.idf(terms) if terms else {}
         ordered = sorted(terms, key=lambda t: (-idf[t], t))
         rare = set(ordered[: max(1, math.ceil(len(ordered) * RARE_SHARE))]) if ordered else set()
-        rare |= {t for t in terms if t[:1].isdigit()}
         return cls(
-            text=question,
-            query=query,
-            language=detect_language(question),
-            kind=question_kind(question),
-            terms=terms,
-            rare=frozenset(rare),
+            question=question,
+            rare=frozenset(rare | question.numbers),
             idf=idf,
-            known_share=lexical.known_share(query) if terms else 0.0,
-            names=frozenset(latin_names(query)) & terms,
+            known_share=lexical.known_share(question.query) if terms else 0.0,
         )
 
 
@@ -150,21 +140,22 @@ def _article_terms(text: str) -> tuple[frozenset[str], str]:
 
 @lru_cache(maxsize=4096)
 def _article_spells(names: frozenset[str], text: str) -> frozenset[str]:
-    """Which of a question's Latin names the article writes in Arabic letters (`qa.transliterate`)."""
+    """Which of a question's Latin names the article writes in Arabic letters (`qa.text.transliterate`)."""
     return frozenset(spelled_in(names, set(sentence_tokens(text))))
 
 
-def featurize(snapshot, ranked, candidates: list[Candidate], question: Question) -> np.ndarray:
+def featurize(snapshot, ranked, candidates: list[Candidate], salience: Salience) -> np.ndarray:
     """One row of `FEATURES` per candidate sentence (rows follow `candidates`).
 
     Args:
         snapshot: The index snapshot the candidates come from.
         ranked: The retrieved chunks (`qa.retrieve.Ranked`), best first; `Candidate.chunk_rank` indexes it.
         candidates: The sentences of those chunks with their cosine to the query.
-        question: The question as the features read it.
+        salience: The question as the features read it in this collection.
     """
     if not candidates:
         return np.zeros((0, len(FEATURES)), np.float32)
+    question = salience.question
     cosines = sorted((c.dense for c in candidates), reverse=True)
     best_cos = cosines[0]
     margin = cosines[0] - cosines[1] if len(cosines) > 1 else cosines[0]
@@ -172,7 +163,7 @@ def featurize(snapshot, ranked, candidates: list[Candidate], question: Question)
     floor = min(dense_seen) if dense_seen else 0.0
     top_dense = max(dense_seen) if dense_seen else 0.0
     kinds = [float(question.kind == k) for k in KINDS[:4]]
-    top_idf = max(question.idf.values(), default=0.0) or 1.0
+    top_idf = max(salience.idf.values(), default=0.0) or 1.0
     collection = math.log1p(len(snapshot.chunks))
     rows = []
     for c in candidates:
@@ -197,12 +188,12 @@ def featurize(snapshot, ranked, candidates: list[Candidate], question: Question)
                 math.log1p(c.chunk_rank),
                 chunk.dense if chunk.dense is not None else floor,
                 top_dense,
-                _share(question.idf, question.terms, words),
-                _share(question.idf, question.terms, article_words),
-                _share(question.idf, question.rare, words),
-                _share(question.idf, question.rare, article_words),
+                _share(salience.idf, question.terms, words),
+                _share(salience.idf, question.terms, article_words),
+                _share(salience.idf, salience.rare, words),
+                _share(salience.idf, salience.rare, article_words),
                 c.overlap,
-                question.known_share,
+                salience.known_share,
                 kind_match(question.kind, tokens),
                 *kinds,
                 math.log1p(len(words - question.terms)),
@@ -212,8 +203,8 @@ def featurize(snapshot, ranked, candidates: list[Candidate], question: Question)
                 cross,
                 c.dense * cross,
                 float(question.terms <= article_words),
-                float(question.rare <= words),
-                max((question.idf[t] for t in question.terms - article_words), default=0.0) / top_idf,
+                float(salience.rare <= words),
+                max((salience.idf[t] for t in question.terms - article_words), default=0.0) / top_idf,
                 collection,
             ]
         )

@@ -10,7 +10,7 @@ that is what fooled the hand-set rule.
 Each question is asked four times: in the whole development collection with its article present
 and removed, and in a small collection of its article and two others, with and without its article.
 
-Data and splits (`qa.datasets.split_of`, by article): XQuAD-ar and ARCD questions in Arabic, and
+Data and splits (`qa.train.datasets.split_of`, by article): XQuAD-ar and ARCD questions in Arabic, and
 XQuAD questions in other languages (English, German, Spanish, Russian, Chinese) asked against the
 Arabic paragraphs, for cross-lingual questions. Only the "train" half of the articles is fitted on;
 the "heldout" half is reported. `--leave-out xquad-en` (or `arcd`) fits without one set, to check
@@ -38,11 +38,26 @@ from typing import Any
 
 import numpy as np
 
-from qa import train_verifier
-from qa.answer_model import FEATURES, AnswerModel, Logistic, question_features
-from qa.datasets import Question, article_of, contains_answer, load_news, load_squad, split_of
+from qa.answer.model import (
+    FEATURES,
+    MODEL_FILE,
+    AnswerModel,
+    Logistic,
+    question_features,
+)
+from qa.train import verifier as train_verifier
+from qa.train.datasets import (
+    Question,
+    article_of,
+    asked_by_article,
+    contains_answer,
+    load_news,
+    open_index,
+    question_sets,
+    split_of,
+)
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 CROSS_LINGUAL = ("en", "de", "es", "ru", "zh")
 TARGET_PRESENT_ABSTENTION = 0.03
 """The operating point: on the training half's Arabic questions whose article is present, this share
@@ -63,7 +78,7 @@ first probability does not keep languages alike: with the first ranker fit (C = 
 gave Arabic 0.20 but cross-lingual questions 1.68 extra quotes per answer, right 0.175 of the time."""
 NEIGHBOUR_GAP = 0.6
 """The wider gap for a sentence that joins a picked one as its neighbour. Chosen with the quote caps
-of `qa.quote` on the training half (`python -m qa.eval --split train`, first ranker fit): at 0.6,
+of `qa.answer.quote` on the training half (`python -m qa.eval --split train`, first ranker fit): at 0.6,
 first quotes hold the answer for 0.707 (ARCD) and 0.787 (XQuAD-ar) of questions at 31.0 and 32.3
 words; at 0.3 (no wider than extra quotes) 0.700 and 0.763; at 1.0, 0.720 and 0.801 but XQuAD-ar
 quotes averaged 37.9 words."""
@@ -75,47 +90,9 @@ PAIRS_PER_POSITIVE = 8
 PAIR_SEED = 11
 
 
-def question_sets(data: Path, languages: tuple[str, ...]) -> tuple[list, dict[str, list[tuple[Question, str]]]]:
-    """The articles to index and, per set name, (question, text asked) pairs."""
-    ar_articles, ar_questions = load_squad(data / "xquad" / "xquad.ar.json", prefix="xquad:")
-    arcd_articles, arcd_questions = load_squad(data / "arcd" / "arcd-train.json", prefix="arcd:")
-    sets: dict[str, list[tuple[Question, str]]] = {
-        "xquad-ar": [(q, q.text) for q in ar_questions],
-        "arcd": [(q, q.text) for q in arcd_questions],
-    }
-    by_id = {q.id: q for q in ar_questions}
-    for language in languages:
-        _, other = load_squad(data / "xquad" / f"xquad.{language}.json", prefix="xquad:")
-        sets[f"xquad-{language}"] = [(by_id[q.id], q.text) for q in other if q.id in by_id]
-    return ar_articles + arcd_articles, sets
-
-
-def open_index(path: Path, articles: list, precision: str):
-    """The development index, built once and reused (an upsert skips unchanged articles)."""
-    from qa.config import Settings, default_model
-    from qa.index import Index
-
-    settings = Settings(model=default_model(), precision=precision)
-    if (path / "manifest.json").exists():
-        index = Index.load(path)
-        index.add(articles, progress=sys.stderr.isatty())
-        return index
-    return Index.build(articles, path, settings=settings, progress=sys.stderr.isatty())
-
-
-def asked_by_article(sets: dict[str, list[tuple[Question, str]]]) -> dict[str, list[tuple[str, Question, str]]]:
-    """Every (set name, question, text asked) of `sets`, grouped by the question's article: the unit
-    that an "absent" view removes from the collection."""
-    by_article: dict[str, list[tuple[str, Question, str]]] = defaultdict(list)
-    for name, pairs in sets.items():
-        for q, text in pairs:
-            by_article[q.article].append((name, q, text))
-    return by_article
-
-
 def collect(index, sets: dict[str, list[tuple[Question, str]]], log=print) -> dict[str, np.ndarray]:
     """Features and labels of every candidate of every question, asked with its article present and absent."""
-    from qa.answer import Assistant
+    from qa.answer.assistant import Assistant
     from qa.retrieve import Retriever
 
     assistant = Assistant(Retriever(index), model=_FeaturesOnly())
@@ -310,9 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-dir", type=Path, default=Path(".cache/train-index"))
     parser.add_argument("--features", type=Path, default=Path(".cache/train-features.npz"), help="reused when present (delete to recollect)")
     parser.add_argument("--precision", default="auto")
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("answer_model.json"))
+    parser.add_argument("--out", type=Path, default=MODEL_FILE)
     parser.add_argument("--leave-out", default="", help="a question set left out of training (e.g. arcd), to check transfer")
-    parser.add_argument("--verifier", action="store_true", help="fine-tune the verifier (qa.train_verifier) instead")
+    parser.add_argument("--verifier", action="store_true", help="fine-tune the verifier (qa.train.verifier) instead")
     parser.add_argument("--verifier-steps", type=int, default=train_verifier.STEPS, help="0: keep qa/verifier.npz, refit only how it combines")
     parser.add_argument("--verifier-rows", type=Path, default=Path(".cache/verifier/rows.pickle"), help="reused when present")
     args = parser.parse_args(argv)
@@ -343,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "trained_by": "python -m qa.train" + (f" --leave-out {args.leave_out}" if args.leave_out else ""),
         "data": "XQuAD-ar, ARCD train, XQuAD " + ",".join(CROSS_LINGUAL) + f" questions on Arabic paragraphs; {args.distractors} Jawhara FM distractors",
-        "split": "by article, qa.datasets.split_of (train half fitted, heldout half reported)",
+        "split": "by article, qa.train.datasets.split_of (train half fitted, heldout half reported)",
         "sentence_rows": int(train.sum()),
         "positives": int(data["label"][train].sum()),
         "questions": int(fit_on.sum()),

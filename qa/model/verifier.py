@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.question import Question
 
 WEIGHTS_FILE = Path(__file__).with_name("verifier.npz")
 COMBINATION_FILE = Path(__file__).with_name("verifier.json")
@@ -72,6 +73,29 @@ def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, np.ndarray]:
     return out
 
 
+def cross_encoder(encoder):
+    """The verifier's torch module around an e5 encoder. Built inside a function so that importing this
+    module (as every query does) never imports torch; training (`qa.train.verifier`) and the ONNX
+    export both build it here, so the two cannot disagree on the architecture."""
+    import torch
+
+    class CrossEncoder(torch.nn.Module):
+        """e5 over "query: ... </s></s> passage: ...", mean-pooled, then one linear score."""
+
+        def __init__(self, encoder) -> None:
+            super().__init__()
+            self.encoder = encoder
+            self.head = torch.nn.Linear(encoder.config.hidden_size, 1)
+            self.null = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            pooled = (hidden * attention_mask[..., None]).sum(1) / attention_mask.sum(1, keepdim=True)
+            return self.head(pooled).squeeze(-1)
+
+    return CrossEncoder(encoder)
+
+
 def export_onnx(model_folder: Path, weights: Path = WEIGHTS_FILE) -> Path:
     """Merge the weights into the folder's e5, export (input_ids, attention_mask) -> one score per
     pair (the head's score minus the "none" logit), and quantize its matrix products to 8 bits."""
@@ -79,7 +103,6 @@ def export_onnx(model_folder: Path, weights: Path = WEIGHTS_FILE) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
-    from qa.train_verifier import cross_encoder
 
     model = cross_encoder(AutoModel.from_pretrained(str(model_folder), local_files_only=True))
     state = {k: torch.from_numpy(v) for k, v in load_weights(weights).items()}
@@ -165,8 +188,10 @@ class Verifier:
         self._tokenizer = tokenizer
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def scores(self, question: str, sentences: list[str]) -> np.ndarray:
-        """The verifier's log-odds over "none of these" for each sentence answering `question`."""
+    def scores(self, question: Question | str, sentences: list[str]) -> np.ndarray:
+        """The verifier's log-odds over "none of these" for each sentence answering `question` (read
+        as typed: the verifier was trained on the question's own words)."""
+        question = question.text if isinstance(question, Question) else question
         if not sentences:
             return np.zeros(0, np.float32)
         if self._session is None:
@@ -185,7 +210,7 @@ class Verifier:
 
 @dataclass(frozen=True)
 class Combination:
-    """How the verifier's scores join the answer model's (fitted by `qa.train_verifier`).
+    """How the verifier's scores join the answer model's (fitted by `qa.train.verifier`).
 
     `top`: how many of the answer model's best sentences the verifier reads.
     `weight`: a read sentence's log-odds become the answer model's plus this times the verifier's.

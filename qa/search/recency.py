@@ -5,10 +5,11 @@ question that asks for the latest state wants the newest report, not the one tha
 the question's words best. The rule, applied to the retriever's fused ranking (after filters and
 after syndicated copies are folded, so it reorders stories):
 
-- the question asks for recency when it contains one of `RECENT_WORDS` or `RECENT_PHRASES`
-  (matched on normalized words, so آخر/اخر and الأسبوع/الاسبوع are one);
-- the words that say *when* are left out of the search query (`topic_of`): they say nothing about
-  *what*, and kept in they pulled up daily digests ("أبرز أخبار اليوم") over the subject asked about;
+- the question asks for recency when it contains one of `qa.question.RECENT_WORDS` or
+  `RECENT_PHRASES` (matched on normalized words, so آخر/اخر and الأسبوع/الاسبوع are one);
+- the words that say *when* are left out of the search query (`qa.question.topic_of`): they say
+  nothing about *what*, and kept in they pulled up daily digests ("أبرز أخبار اليوم") over the
+  subject asked about;
 - then, among the `POOL_FACTOR * k` most relevant candidates (at least `MIN_POOL`), those scoring at
   least `RELEVANT_SHARE` of the best score are reordered newest first (undated ones last, relevance
   breaking ties); everything else follows in its relevance order.
@@ -22,13 +23,8 @@ and the answer shows the date of each source it quotes, so the reader sees how r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from qa.index import Snapshot
 from qa.index.selection import UNDATED, day_number
-from qa.normalize import tokenize
-
-if TYPE_CHECKING:
-    from qa.index.base import Snapshot
 
 POOL_FACTOR = 2
 MIN_POOL = 10
@@ -38,34 +34,6 @@ RELEVANT_SHARE = 0.75
 them: on 333 Jawhara FM articles, "حالة الطقس" scored 0.92, 0.90, 0.90, 0.88 (four weather reports)
 then 0.40; "أخبار النجم الساحلي" 0.87, 0.77, 0.64 then 0.34. Three quarters of the best keeps the
 reports and drops the cliff (at 0.7, "أخبار الطقس" let an off-topic story at 0.73 of the best in)."""
-_WORDS = ("آخر", "أحدث", "الأحدث", "الأخير", "الأخيرة", "اليوم", "latest", "today", "recent", "recently", "newest")
-_PHRASES = ("هذا الأسبوع", "هذه الأيام", "this week")
-RECENT_WORDS: frozenset[str] = frozenset(w for word in _WORDS for w in tokenize(word))
-RECENT_PHRASES: tuple[tuple[str, ...], ...] = tuple(tuple(tokenize(p)) for p in _PHRASES)
-
-
-def asks_for_recent(question: str) -> bool:
-    """Whether the question asks for the latest news (see the module docstring for the words)."""
-    tokens = tokenize(question)
-    if RECENT_WORDS.intersection(tokens):
-        return True
-    return any(tuple(tokens[i : i + len(p)]) == p for p in RECENT_PHRASES for i in range(len(tokens)))
-
-
-def topic_of(question: str) -> str:
-    """The question without its words about time ("ما هي آخر أخبار الطقس؟" -> "ما هي أخبار الطقس؟"),
-    for searching; the question itself when nothing else is left."""
-    words = question.split()
-    keep = [True] * len(words)
-    folded = [tokenize(w) for w in words]
-    for i, tokens in enumerate(folded):
-        if tokens and all(t in RECENT_WORDS for t in tokens):
-            keep[i] = False
-        for phrase in RECENT_PHRASES:
-            if tuple(t for f in folded[i : i + len(phrase)] for t in f) == phrase:
-                keep[i : i + len(phrase)] = [False] * len(phrase)
-    rest = " ".join(w for w, k in zip(words, keep) if k)
-    return rest if tokenize(rest) else question
 
 
 def newest_first(snapshot: Snapshot, ranked: list, k: int) -> list:

@@ -11,12 +11,12 @@ present and removed. The loss is listwise over the 8 plus a learned "none of the
 target is the sentence that holds the answer, or "none". These are the hard negatives that fool the
 assistant: on-topic sentences that do not answer.
 
-Splits: the held-out half of the articles (`qa.datasets.split_of`) is never seen. The training half
+Splits: the held-out half of the articles (`qa.train.datasets.split_of`) is never seen. The training half
 is cut again by article: three quarters train the verifier, the last quarter ("fit") is where the
 weight of its score beside the answer model's is chosen, on scores the verifier never trained on.
 
 Only e5's top `TRAIN_LAYERS` layers, a linear head and the "none" logit change; they are saved as
-8-bit weights (`qa/verifier.npz`) and merged into the materialized e5 on first use (`qa.verifier`).
+8-bit weights (`qa/verifier.npz`) and merged into the materialized e5 on first use (`qa.model.verifier`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,26 @@ from typing import Any
 
 import numpy as np
 
-from qa.datasets import article_of, contains_answer, split_of
-from qa.verifier import MAX_LENGTH
+from qa.model.verifier import (
+    COMBINATION_FILE,
+    MAX_LENGTH,
+    WEIGHTS_FILE,
+    Combination,
+    Verifier,
+    cross_encoder,
+    logit,
+    save_weights,
+    weights_digest,
+)
+from qa.train.datasets import (
+    article_of,
+    asked_by_article,
+    contains_answer,
+    load_news,
+    open_index,
+    question_sets,
+    split_of,
+)
 
 TOP = 8
 """Candidates per question kept for training, in the answer model's order."""
@@ -60,9 +78,8 @@ def part_of(article: str) -> str:
 
 def collect(index, sets: dict[str, list], log=print) -> list[dict[str, Any]]:
     """The answer model's TOP candidates per asked question, present and absent, with their texts."""
-    from qa.answer import Assistant
+    from qa.answer.assistant import Assistant
     from qa.retrieve import Retriever
-    from qa.train import asked_by_article
 
     by_article = asked_by_article(sets)
     everything = index.document_ids
@@ -144,32 +161,11 @@ def train(rows: list[dict[str, Any]], model_folder: Path, steps: int = STEPS, lo
     return model.eval()
 
 
-def cross_encoder(encoder):
-    """The torch module: built here rather than at import, since qa.train imports this without torch."""
-    import torch
-
-    class CrossEncoder(torch.nn.Module):
-        """e5 over "query: ... </s></s> passage: ...", mean-pooled, then one linear score."""
-
-        def __init__(self, encoder) -> None:
-            super().__init__()
-            self.encoder = encoder
-            self.head = torch.nn.Linear(encoder.config.hidden_size, 1)
-            self.null = torch.nn.Parameter(torch.zeros(1))
-
-        def forward(self, input_ids, attention_mask):
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            pooled = (hidden * attention_mask[..., None]).sum(1) / attention_mask.sum(1, keepdim=True)
-            return self.head(pooled).squeeze(-1)
-
-    return CrossEncoder(encoder)
-
-
 WEIGHT_GRID = (0.25, 0.5, 1.0, 2.0)
 """Candidate weights of the verifier's score beside the answer model's log-odds; the fit part picks
 the one that picks best, and of equals the smallest (the least change to the answer model)."""
 REPORT_PER_SET = 200
-"""Held-out questions per set scored for the training report (`qa.eval` measures the full sets)."""
+"""Held-out questions per set scored for the training report (`qa.train.evaluate` measures the full sets)."""
 REPORT_SETS = ("xquad-ar", "arcd", "xquad-en")
 
 
@@ -190,7 +186,6 @@ def score_rows(verifier, rows: list[dict[str, Any]], log=print) -> None:
 
 
 def _combined_pick(r: dict[str, Any], weight: float) -> int:
-    from qa.verifier import logit
 
     v = r["verified"]  # the rest cannot overtake these (`Combination.combined_logits`)
     return int(np.argmax(logit(r["p"][: len(v)]) + weight * v))
@@ -198,7 +193,6 @@ def _combined_pick(r: dict[str, Any], weight: float) -> int:
 
 def fit(rows: list[dict[str, Any]], digest: str):
     """The `Combination` fitted on the "fit" part: the weight that picks the answering sentence most often."""
-    from qa.verifier import Combination
 
     present = [r for r in rows if r["present"]]
     picks = {w: float(np.mean([r["label"][_combined_pick(r, w)] for r in present])) for w in WEIGHT_GRID}
@@ -234,7 +228,6 @@ def write_combination(fit_rows: list[dict[str, Any]], held_out: list[dict[str, A
     """Fit the combination on scored "fit" rows, report it on scored held-out rows, write `COMBINATION_FILE`."""
     from dataclasses import replace
 
-    from qa.verifier import COMBINATION_FILE, weights_digest
 
     combination = fit(fit_rows, weights_digest())
     result = {"fit": report(fit_rows, combination), "heldout_sample": report(held_out, combination)}
@@ -242,7 +235,7 @@ def write_combination(fit_rows: list[dict[str, Any]], held_out: list[dict[str, A
         "trained_by": f"python -m qa.train --verifier (--verifier-steps {STEPS}, seed {SEED})",
         "data": "the answer model's top 8 candidates of XQuAD-ar, ARCD train, XQuAD " + ",".join(CROSS_LINGUAL)
         + " questions in the development collection, article present and removed",
-        "split": "qa.datasets.split_of train half: verifier trained on 3/4 of its articles, weight fitted on 1/4 (part_of)",
+        "split": "qa.train.datasets.split_of train half: verifier trained on 3/4 of its articles, weight fitted on 1/4 (part_of)",
         **combination.meta,
         "heldout_sample": result["heldout_sample"],
     }
@@ -252,10 +245,7 @@ def write_combination(fit_rows: list[dict[str, Any]], held_out: list[dict[str, A
 
 
 def main(args) -> int:
-    from qa.datasets import load_news
-    from qa.model_store import materialize_default_model
-    from qa.train import open_index, question_sets
-    from qa.verifier import WEIGHTS_FILE, Verifier, save_weights
+    from qa.model.store import materialize_default_model
 
     log = lambda message: print(message, file=sys.stderr)  # noqa: E731
     rows_path = Path(args.verifier_rows)

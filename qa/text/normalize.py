@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["STOPWORDS", "detect_language", "is_arabic", "normalize", "tokenize"]
+__all__ = ["STOPWORDS", "content_terms", "detect_language", "is_arabic", "normalize", "tokenize"]
 
 
 # Removed before NFKC, so that dropping them cannot bring together a letter and a combining mark
@@ -252,3 +252,14 @@ reads their postings only for chunks that a content word matched (`qa.index.lexi
 Compare against `tokenize` output: `tokenize(..., stem=True)` leaves these words whole, so one
 filter works for both modes.
 """
+
+
+def content_terms(text: str) -> list[str]:
+    """Normalized, lightly stemmed words without function words: what must match for an answer.
+    A function word behind the conjunction و/ف ("وكم", "ومتى", "فهل") is a function word too; kept,
+    it would be the question's "rarest word" and found in no sentence."""
+    return [t for t in tokenize(text, stem=True) if t not in STOPWORDS and not _glued_function_word(t)]
+
+
+def _glued_function_word(token: str) -> bool:
+    return len(token) > 2 and token[0] in "وف" and token[1:] in STOPWORDS

@@ -2,7 +2,7 @@
 
 No generative model: every answer is one to three sentences quoted verbatim from the articles,
 each tied to its source. Which sentences, and whether to answer at all, is decided by the answer
-model (`qa.answer_model`). When the articles do not answer, the assistant says so in the question's
+model (`qa.answer.model`). When the articles do not answer, the assistant says so in the question's
 language and offers the closest passages as related reading, not as an answer.
 """
 
@@ -12,17 +12,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qa.answer_model import FEATURES, AnswerModel, Question, default_model, featurize
+from qa.answer.model import FEATURES, AnswerModel, Salience, default_model, featurize
+from qa.answer.quote import Candidate, candidate_sentences, trim_to_clause
+from qa.answer.text import answer_text
 from qa.errors import InputError
 from qa.filters import Filters
 from qa.index import Snapshot
-from qa.quote import Candidate, candidate_sentences, content_terms, trim_to_clause
-from qa.recency import asks_for_recent
+from qa.model.verifier import default_combination, logit
+from qa.question import Question
 from qa.records import Answer, Citation, Quote
-from qa.render import answer_text
 from qa.retrieve import Ranked, Retriever, hit_for
-from qa.syndication import with_copies
-from qa.verifier import default_combination, logit
+from qa.search.syndication import with_copies
+from qa.text.normalize import content_terms
 
 PASSAGES = 5
 """Chunks read per question: hybrid hit@5 is near its ceiling there, and more only adds noise."""
@@ -107,7 +108,7 @@ class Assistant:
 
     def ask(
         self,
-        question: str,
+        question: str | Question,
         k: int | None = None,
         *,
         context: str = "",
@@ -116,31 +117,29 @@ class Assistant:
         """Answer `question` from the `k` best passages (default `passages`).
 
         Args:
-            question: The question as the user typed it.
+            question: The question as the user typed it, or already parsed (`qa.question.Question`).
             k: How many passages to read.
-            context: For a follow-up, the previous turn's topic (`qa.followup.expand`). It joins the
+            context: For a follow-up, the previous turn's topic (`qa.answer.followup.expand`). It joins the
                 question for retrieval; sentences are scored against both (see `deliberate`).
             filters: Only articles these allow are read.
 
         Raises:
             InputError: the question is empty or `k` is not positive.
         """
-        if not isinstance(question, str) or not question.strip():
-            raise InputError("the question is empty; type a question")
-        question = question.strip()
         weighed = self.deliberate(question, k, context=context, filters=filters)
-        query = weighed.question.query
+        asked = weighed.question
         related = tuple(hit_for(weighed.snapshot, r) for r in weighed.ranked[:3])
-        language = weighed.question.language
         strength = weighed.confidence
         if not weighed.candidates or strength < self.threshold:
-            return self._answer(question, language, query, (), (), True, related, strength)
+            return self._answer(asked, (), (), True, related, strength)
         order = self._order(weighed)
-        picks = self._pick(weighed, order, set(weighed.question.terms), weighed.question.kind)
+        picks = self._pick(weighed, order, set(asked.terms), asked.kind)
         quotes, citations = _cite(weighed.snapshot, picks, filters)
-        return self._answer(question, language, query, quotes, citations, False, (), strength)
+        return self._answer(asked, quotes, citations, False, (), strength)
 
-    def deliberate(self, question: str, k: int | None = None, *, context: str = "", filters: Filters | None = None) -> Deliberation:
+    def deliberate(
+        self, question: str | Question, k: int | None = None, *, context: str = "", filters: Filters | None = None
+    ) -> Deliberation:
         """Retrieve, list the candidate sentences and score each with the answer model.
 
         A follow-up (`context` given) that has words of its own is judged on what it asks: a
@@ -154,42 +153,41 @@ class Assistant:
         Raises:
             InputError: the question is empty or `k` is not positive.
         """
-        question = question.strip()
-        query = f"{context.strip()} {question}".strip()
-        snapshot, ranked = self.retriever.rank(query, k or self.passages, filters=filters)
-        read, candidates, features = self._weigh(snapshot, ranked, question, query)
+        asked = Question.of(question, context)
+        snapshot, ranked = self.retriever.rank(asked, k or self.passages, filters=filters)
+        candidates, features = self._weigh(snapshot, ranked, asked)
         probabilities = self.model.probabilities(features)
         if probabilities is None:  # collecting features for training
-            return Deliberation(read, snapshot, ranked, candidates, features, None, 0.0)
+            return Deliberation(asked, snapshot, ranked, candidates, features, None, 0.0)
         confidence = self.model.confidence(features, probabilities)
-        if query != question and candidates and content_terms(question):
-            _, _, alone = self._weigh(snapshot, ranked, question, question)
+        if asked.context and candidates and asked.own_terms:
+            _, alone = self._weigh(snapshot, ranked, asked.alone)
             relative = probabilities / max(float(probabilities.max()), 1e-12)
             probabilities = self.model.probabilities(alone) * relative**CONTEXT_WEIGHT
-        if self.verifier is not None and candidates and query == question and not asks_for_recent(question):
+        if self.verifier is not None and candidates and not asked.context and not asked.recent:
             if features[int(np.argmax(probabilities)), FEATURES.index("cross_lingual")]:
-                probabilities = self._verify(snapshot, candidates, probabilities, question)
-        return Deliberation(read, snapshot, ranked, candidates, features, probabilities, confidence)
+                probabilities = self._verify(snapshot, candidates, probabilities, asked)
+        return Deliberation(asked, snapshot, ranked, candidates, features, probabilities, confidence)
 
-    def _verify(self, snapshot, candidates: list[Candidate], probabilities: np.ndarray, question: str) -> np.ndarray:
+    def _verify(self, snapshot, candidates: list[Candidate], probabilities: np.ndarray, question: Question) -> np.ndarray:
         """The verifier reads the answer model's best few sentences with the question, and its scores
         move their probabilities. Only where the question's best sentence is in another language: there
         the answer model has few shared words to go on, and on held-out articles the verifier lifted
         English questions' first quote by 0.06-0.08, Arabic ones' by about nothing (README, "Answers").
         Only for a question asked on its own, as it was trained: read with a follow-up alone it lacks
         the subject ("وأين التقيا؟"), and in context it prefers the previous answer's sentence. Nor for
-        a question about the latest (`qa.recency`): it reads text, not dates, and would put the
+        a question about the latest (`qa.search.recency`): it reads text, not dates, and would put the
         best-worded older report back ahead of the newest relevant one."""
         read = np.argsort(-probabilities, kind="stable")[: self.combination.top]
         texts = [snapshot.articles[candidates[i].doc_id].text[candidates[i].start : candidates[i].end] for i in read]
         logits = self.combination.combined_logits(logit(probabilities), read, self.verifier.scores(question, texts))
         return 1.0 / (1.0 + np.exp(-logits))
 
-    def _weigh(self, snapshot, ranked: list[Ranked], question: str, query: str) -> tuple[Question, list[Candidate], np.ndarray]:
-        """The candidate sentences of `ranked` and their features against `query`."""
-        candidates = candidate_sentences(snapshot, ranked, query, self.retriever.index.embed_query(query))
-        read = Question.read(question, query, snapshot.lexical)
-        return read, candidates, featurize(snapshot, ranked, candidates, read)
+    def _weigh(self, snapshot, ranked: list[Ranked], question: Question) -> tuple[list[Candidate], np.ndarray]:
+        """The candidate sentences of `ranked` and their features against `question` (its query)."""
+        vector = self.retriever.index.embed_query(question.query)
+        candidates = candidate_sentences(snapshot, ranked, question, vector)
+        return candidates, featurize(snapshot, ranked, candidates, Salience.of(question, snapshot.lexical))
 
     def _order(self, weighed: Deliberation) -> list[int]:
         """Candidates best first by the answer model's probability, equally strong ones newest article first."""
@@ -204,18 +202,18 @@ class Assistant:
 
         return sorted(range(len(weighed.candidates)), key=key)
 
-    def _answer(self, question, language, query, quotes, citations, abstained, related, strength: float) -> Answer:
-        text = answer_text(quotes, citations, abstained=abstained, related=related, language=language)
+    def _answer(self, question: Question, quotes, citations, abstained, related, strength: float) -> Answer:
+        text = answer_text(quotes, citations, abstained=abstained, related=related, language=question.language)
         extra = {"evidence": round(strength, 4)}
         return Answer(
-            question=question,
+            question=question.text,
             text=text,
             quotes=quotes,
             citations=citations,
             abstained=abstained,
             related=related,
-            language=language,
-            context=query if query != question else "",
+            language=question.language,
+            context=question.query if question.context else "",
             extra=extra,
         )
 

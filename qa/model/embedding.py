@@ -5,7 +5,7 @@ sentence (the chunk's contextual token embeddings mean-pooled over the sentence'
 so quoting can score sentences at query time without running the model again.
 
 Passages go through torch (in bfloat16 where the CPU has native bf16 instructions). Queries of the
-default model on the CPU go through its ONNX export instead (`qa.onnx_encoder`): a fresh `qa ask`
+default model on the CPU go through its ONNX export instead (`qa.model.onnx_encoder`): a fresh `qa ask`
 then never imports torch, which is most of its start-up time.
 """
 
@@ -22,10 +22,11 @@ import numpy as np
 
 from qa.config import DEFAULT_MODEL, PRECISIONS
 from qa.errors import InputError
+from qa.model.onnx_encoder import unit_rows
 
 if TYPE_CHECKING:
-    from qa.onnx_encoder import OnnxEncoder
-    from qa.verifier import Verifier
+    from qa.model.onnx_encoder import OnnxEncoder
+    from qa.model.verifier import Verifier
 
 PROBE_TEXT = "passage: الرباط عاصمة المغرب. Rabat is the capital of Morocco."
 QUERY_PROMPT = "query: "
@@ -86,13 +87,6 @@ def default_batch_size(device: str) -> int:
     return 64 if device.startswith("cuda") else 4
 
 
-def unit_rows(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero), as float32."""
-    matrix = np.asarray(matrix, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
-
-
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded on first use (importing `qa` never loads torch).
 
@@ -134,7 +128,7 @@ class SentenceTransformerEmbedder:
     def _load(self):
         import torch
 
-        from qa.model_store import load_sentence_transformer
+        from qa.model.store import load_sentence_transformer
 
         model = load_sentence_transformer(self.name, cache_dir=self._cache_dir, device=self.device)
         dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[self.precision]
@@ -149,8 +143,8 @@ class SentenceTransformerEmbedder:
         if self._onnx is False:
             self._onnx = None
             if self.name == DEFAULT_MODEL and self.device == "cpu":
-                from qa.model_store import materialize_default_model
-                from qa.onnx_encoder import OnnxEncoder
+                from qa.model.onnx_encoder import OnnxEncoder
+                from qa.model.store import materialize_default_model
 
                 folder = materialize_default_model(self._cache_dir)
                 if OnnxEncoder.available(folder):
@@ -159,13 +153,13 @@ class SentenceTransformerEmbedder:
 
     @property
     def verifier(self) -> Verifier | None:
-        """The verifier (`qa.verifier`), which is e5 fine-tuned: only for the default model, on the CPU,
+        """The verifier (`qa.model.verifier`), which is e5 fine-tuned: only for the default model, on the CPU,
         when the project ships one."""
         if self._verifier is False:
             self._verifier = None
             if self.name == DEFAULT_MODEL and self.device == "cpu":
-                from qa.model_store import materialize_default_model
-                from qa.verifier import Verifier, default_combination
+                from qa.model.store import materialize_default_model
+                from qa.model.verifier import Verifier, default_combination
 
                 if default_combination() is not None:
                     self._verifier = Verifier(materialize_default_model(self._cache_dir))

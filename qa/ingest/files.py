@@ -1,8 +1,8 @@
 """Files and URLs in, `Article`s out: .txt, .md, .jsonl, news pages (.html) and RSS/Atom feeds.
 
 Text files keep their raw text verbatim; a page keeps the main text trafilatura extracts
-(`qa.webpage`), a feed one article per entry (`qa.feeds`). Every date is normalized to ISO 8601
-here (`qa.dates`); one that cannot be read is kept exactly as given and reported.
+(`qa.ingest.webpage`), a feed one article per entry (`qa.ingest.feeds`). Every date is normalized to ISO 8601
+here (`qa.ingest.dates`); one that cannot be read is kept exactly as given and reported.
 
 A bad file, line, entry or date never stops the batch: it is skipped (or kept) with a warning that
 names it, so the rest is indexed and nothing already indexed is lost.
@@ -16,12 +16,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from qa.dates import normalize_date
 from qa.errors import InputError
-from qa.feeds import looks_like_feed, parse_feed
-from qa.fetch import fetch, is_url
+from qa.ingest.dates import normalize_date
+from qa.ingest.feeds import looks_like_feed, parse_feed
+from qa.ingest.fetch import fetch, is_url
+from qa.ingest.webpage import parse_page
 from qa.records import Article
-from qa.webpage import parse_page
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom")
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", *FEED_SUFFIXES)

@@ -8,7 +8,7 @@ graph at once. The export is float32 and matches the sentence-transformers model
 were encoded by torch in any precision.
 
 The ONNX file is written next to the sentence-transformers files when the default model is
-materialized (`qa.model_store`); other models have no such file and stay on torch.
+materialized (`qa.model.store`); other models have no such file and stay on torch.
 """
 
 from __future__ import annotations
@@ -23,13 +23,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.embedding import unit_rows
-from qa.model_store import MAX_SEQ_LENGTH, ONNX_FILE
-
 if TYPE_CHECKING:
     import onnxruntime
 
 OPSET = 17
+ONNX_FILE = "onnx/model.onnx"
+"""Where the export lies inside the materialized model folder (`qa.model.store` builds it there)."""
+MAX_SEQ_LENGTH = 512
+"""e5's position limit: longer inputs are truncated, by the tokenizer here and by sentence-transformers."""
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
 
 
 def export_onnx(model_folder: Path) -> Path:

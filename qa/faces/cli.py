@@ -119,8 +119,8 @@ def index_command(
     from dataclasses import replace
 
     from qa.config import Settings, default_model
-    from qa.fetch import is_url
     from qa.index import Index
+    from qa.ingest.fetch import is_url
 
     if is_url(path):
         if mirror:
@@ -176,7 +176,7 @@ def search_command(
             article = index.article(hit.doc_id)
             _print_json({**hit.to_dict(), "source": article.source, "date": article.date})
         return
-    from qa.render import hit_to_text
+    from qa.faces.render import hit_to_text
 
     for rank, hit in enumerate(hits, start=1):
         click.echo(hit_to_text(rank, hit, index.article(hit.doc_id)))
@@ -194,7 +194,7 @@ def ask_command(
     question: str | None, index_dir: Path, questions, k: int | None, since, until, sources, categories, as_json: bool
 ) -> None:
     """Answer QUESTION with verbatim quotes and numbered sources (outlet and date on each)."""
-    from qa.answer import Assistant
+    from qa.answer.assistant import Assistant
     from qa.retrieve import Retriever
 
     if bool(question) == bool(questions):
@@ -260,7 +260,7 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
     if as_json:
         _print_json(stats)
         return
-    from qa.render import stats_text
+    from qa.faces.render import stats_text
 
     click.echo(stats_text(stats))
 
@@ -274,6 +274,6 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
 @_friendly
 def serve_command(index_dir: Path, source: Path | None, host: str, port: int, share: bool) -> None:
     """Open the chat app in the browser."""
-    from qa.ui import serve
+    from qa.faces.ui import serve
 
     serve(index_dir=index_dir, source=source, host=host, port=port, share=share)

@@ -1,7 +1,7 @@
 """The Gradio chat app: ask in Arabic or English, read quoted answers right to left, open each source.
 
-Built on the library only: `Assistant.ask` answers, `qa.followup` reads follow-ups in the light of
-the previous turn, `qa.render_html` turns answers into escaped HTML, `Index.add` indexes uploads.
+Built on the library only: `Assistant.ask` answers, `qa.answer.followup` reads follow-ups in the light of
+the previous turn, `qa.faces.render_html` turns answers into escaped HTML, `Index.add` indexes uploads.
 The engine (index and model) is opened once, in `serve`, and shared by every session.
 
 Endpoints (for `gradio_client`, see docs/app-api.md):
@@ -17,7 +17,7 @@ chat they stay set for every question, follow-ups included, until cleared. The s
 collection at a glance (articles per outlet, date range, a bar plot of articles per month),
 refreshed after each upload.
 
-    from qa.ui import serve
+    from qa.faces.ui import serve
     serve("index")                     # builds the seeds' index first if the folder holds none
 """
 
@@ -38,15 +38,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from qa.answer import Assistant  # noqa: E402
+from qa.answer.assistant import Assistant  # noqa: E402
+from qa.answer.followup import ask_in_context  # noqa: E402
 from qa.errors import IndexNotFoundError, InputError, QAError  # noqa: E402
-from qa.filters import Filters  # noqa: E402
-from qa.followup import ask_in_context  # noqa: E402
-from qa.index import Index, UpdateReport  # noqa: E402
-from qa.ingest import FEED_SUFFIXES, SUPPORTED_SUFFIXES, read_path  # noqa: E402
-from qa.normalize import is_arabic  # noqa: E402
-from qa.records import Article  # noqa: E402
-from qa.render_html import (  # noqa: E402
+from qa.faces.render_html import (  # noqa: E402
     answer_html,
     collection_html,
     error_html,
@@ -54,7 +49,12 @@ from qa.render_html import (  # noqa: E402
     safe_text,
     status_markdown,
 )
+from qa.filters import Filters  # noqa: E402
+from qa.index import Index, UpdateReport  # noqa: E402
+from qa.ingest.files import FEED_SUFFIXES, SUPPORTED_SUFFIXES, read_path  # noqa: E402
+from qa.records import Article  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
+from qa.text.normalize import is_arabic  # noqa: E402
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
@@ -80,7 +80,7 @@ UPLOADS_DIR = "uploads"
 CONCURRENCY = 4
 """Questions answered at once; more only queue behind the CPU. Uploads run one at a time."""
 MAX_QUESTION_CHARS = 1000
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 SEED_EXAMPLES = [
     "ما هي المبادرات الثلاث التي يشرف عليها المغرب في المنتدى العالمي لمكافحة الإرهاب؟",
