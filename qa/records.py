@@ -130,7 +130,12 @@ class Quote:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What `Assistant.ask` returns: quotes with citations, or an abstention with related passages."""
+    """What `Assistant.ask` returns: quotes with citations, or an abstention with related passages.
+
+    `confidence` is "high", "medium" or "low" for an answer ("" when abstained; `qa.answer.confidence`
+    says what each word means). `clarify` is set, with `abstained`, when the question does not say
+    whom or what it is about ("أين ولد؟" as a first question): the text asks the reader to name it.
+    """
 
     question: str
     text: str
@@ -140,6 +145,8 @@ class Answer:
     related: tuple[Hit, ...] = ()
     language: str = "ar"
     context: str = ""
+    confidence: str = ""
+    clarify: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,6 +156,8 @@ class Answer:
             "abstained": self.abstained,
             "language": self.language,
             "context": self.context,
+            "confidence": self.confidence,
+            "clarify": self.clarify,
             "quotes": [q.to_dict() for q in self.quotes],
             "citations": [c.to_dict() for c in self.citations],
             "related": [h.to_dict() for h in self.related],

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from qa.answer.assistant import MAX_MERGED_WORDS, Assistant, _joined, _Pick
+from qa.answer.confidence import HIGH, confidence_word
+from qa.answer.followup import ask_in_context
 from qa.answer.model import default_model
 from qa.answer.quote import CLAUSE_WINDOW_WORDS, WHOLE_SENTENCE_WORDS, Candidate
-from qa.answer.text import LRI, PDI
+from qa.answer.text import LABELS, LRI, PDI
 from qa.errors import InputError
 from qa.index import Index
 from qa.records import Article
@@ -239,3 +241,43 @@ def test_a_byline_is_never_a_candidate(news_assistant: Assistant) -> None:
     texts = [articles[c.doc_id].text[c.start : c.end] for c in weighed.candidates]
     assert any(c.doc_id == "JA-culture-121-20170618" for c in weighed.candidates)
     assert all(t.strip() != "ع ب م" for t in texts) and "ع ب م" in articles["JA-culture-121-20170618"].text
+
+
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        ("ومتى سيتم إطلاقها؟", "لا يذكر سؤالك عمّن أو عمّا تسأل"),
+        ("ما هي عاصمتها؟", "لا يذكر سؤالك عمّن أو عمّا تسأل"),
+        ("When was it launched?", "Your question does not say who or what it is about"),
+    ],
+)
+def test_a_first_question_without_a_subject_gets_a_request_to_name_it(assistant: Assistant, question: str, reply: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.clarify and answer.abstained and not answer.quotes and not answer.citations
+    assert answer.text.startswith(reply) and answer.confidence == ""
+    assert answer.related  # the closest passages, offered as reading, not as an answer
+    assert answer.to_dict()["clarify"] is True
+
+
+def test_the_same_question_in_a_conversation_is_answered_with_its_context(assistant: Assistant) -> None:
+    turn = ask_in_context(assistant, "ومتى سيتم إطلاقها؟", "ما هي المبادرات التي يشرف عليها المغرب؟", None)
+    assert turn.follow_up and not turn.answer.clarify and not turn.answer.abstained
+    assert "27 شتنبر" in turn.answer.quotes[0].text
+
+
+def test_an_answer_says_how_confident_it_is_and_an_abstention_does_not(assistant: Assistant) -> None:
+    answer = assistant.ask("ما هي المبادرات التي يشرف عليها المغرب؟")
+    evidence = answer.extra["evidence"]
+    assert answer.confidence == confidence_word(evidence, assistant.model.threshold) != "low"
+    assert f"الثقة: {LABELS['ar'][answer.confidence]}" in answer.text
+    assert answer.to_dict()["confidence"] == answer.confidence
+    refused = assistant.ask("كم عدد الأهداف التي سجلها ميسي في كأس العالم لكرة القدم؟")
+    assert refused.abstained and refused.confidence == "" and "الثقة" not in refused.text
+    lowered = Assistant(assistant.retriever, threshold=0.0).ask("كم عدد الأهداف التي سجلها ميسي في كأس العالم لكرة القدم؟")
+    assert not lowered.abstained and lowered.confidence == "low" and "الثقة: منخفضة" in lowered.text
+
+
+def test_confidence_words_follow_the_probability_bands() -> None:
+    assert confidence_word(HIGH, 0.24) == "high"
+    assert confidence_word(HIGH - 0.01, 0.24) == confidence_word(0.24, 0.24) == "medium"
+    assert confidence_word(0.2399, 0.24) == "low"

@@ -10,6 +10,7 @@ from qa.answer.followup import (
     ask_in_context,
     expand,
     is_follow_up,
+    lacks_subject,
     salient_words,
 )
 from qa.question import Question
@@ -189,3 +190,28 @@ def test_a_follow_up_is_answered_about_its_own_question(seeds_index, first: str,
     assert expected in quote, f"{follow_up!r} was answered with {quote!r}"
     if not_again:
         assert not_again not in quote, f"{follow_up!r} repeated the previous answer: {quote!r}"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["أين ولد؟", "متى رسمها؟", "ما هي عاصمتها؟", "كم عددهم؟", "من هو؟", "ومتى سيتم إطلاقها؟", "Where was he born?", "What is its population?"],
+)
+def test_a_question_that_never_names_its_subject_lacks_one(question: str) -> None:
+    assert lacks_subject(question) and is_follow_up(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "أين ولد نجيب محفوظ؟",
+        "ما هي عاصمة اليابان؟",
+        "أين تونس؟",
+        "من هو بوريطة؟",
+        "ما هو الإرهاب؟",
+        "ما هي المبادرات التي يشرف عليها المغرب؟",
+        "Who is Nathan Sales?",
+        "What did the minister say about it?",
+    ],
+)
+def test_a_question_that_names_its_subject_stands_alone(question: str) -> None:
+    assert not lacks_subject(question)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from qa.answer.confidence import confidence_word
+from qa.answer.followup import lacks_subject
 from qa.answer.model import FEATURES, AnswerModel, Salience, default_model, featurize
 from qa.answer.quote import Candidate, candidate_sentences, trim_to_clause
 from qa.answer.text import answer_text
@@ -123,11 +125,19 @@ class Assistant:
                 question for retrieval; sentences are scored against both (see `deliberate`).
             filters: Only articles these allow are read.
 
+        A first question that never says whom or what it asks about ("أين ولد؟",
+        `qa.answer.followup.lacks_subject`) gets a request to name it, with the closest passages as
+        related reading: any quote would answer a guess.
+
         Raises:
             InputError: the question is empty or `k` is not positive.
         """
-        weighed = self.deliberate(question, k, context=context, filters=filters)
-        asked = weighed.question
+        asked = Question.of(question, context)
+        if not asked.context and lacks_subject(asked):
+            snapshot, ranked = self.retriever.rank(asked, k or self.passages, filters=filters)
+            related = tuple(hit_for(snapshot, r) for r in ranked[:3])
+            return self._answer(asked, (), (), True, related, 0.0, clarify=True)
+        weighed = self.deliberate(asked, k, filters=filters)
         related = tuple(hit_for(weighed.snapshot, r) for r in weighed.ranked[:3])
         strength = weighed.confidence
         if not weighed.candidates or strength < self.threshold:
@@ -202,8 +212,19 @@ class Assistant:
 
         return sorted(range(len(weighed.candidates)), key=key)
 
-    def _answer(self, question: Question, quotes, citations, abstained, related, strength: float) -> Answer:
-        text = answer_text(quotes, citations, abstained=abstained, related=related, language=question.language)
+    def _answer(
+        self, question: Question, quotes, citations, abstained, related, strength: float, *, clarify: bool = False
+    ) -> Answer:
+        confidence = "" if abstained else confidence_word(strength, self.model.threshold)
+        text = answer_text(
+            quotes,
+            citations,
+            abstained=abstained,
+            related=related,
+            language=question.language,
+            confidence=confidence,
+            clarify=clarify,
+        )
         extra = {"evidence": round(strength, 4)}
         return Answer(
             question=question.text,
@@ -214,6 +235,8 @@ class Assistant:
             related=related,
             language=question.language,
             context=question.query if question.context else "",
+            confidence=confidence,
+            clarify=clarify,
             extra=extra,
         )
 

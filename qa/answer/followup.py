@@ -37,6 +37,7 @@ __all__ = [
     "content_words",
     "expand",
     "is_follow_up",
+    "lacks_subject",
     "salient_words",
 ]
 
@@ -78,6 +79,13 @@ _GENERIC = _norm_set(
     "وزير رئيس مدير المدير الوزير الرئيس العام عام"
 ) | frozenset("said says told according also which while during after before the".split())
 _DEFINITE = re.compile("^(?:وال|بال|كال|فال|لل|ال)")
+# Verbs that questions about a person or a work use with the subject left unsaid: "أين ولد؟", "متى توفي؟".
+_SUBJECTLESS_VERBS = _norm_set(
+    "ولد ولدت توفي توفيت مات ماتت عاش عاشت نشأ نشأت درس درست تخرج تخرجت تزوج تزوجت عمل عملت "
+    "رسم رسمت كتب كتبت ألف ألفت أسس أسست بنى بنت فاز فازت قال قالت صرح صرحت أعلن أعلنت "
+    "بدأ بدأت انتهى انتهت وقع وقعت حدث حدثت انتخب انتخبت عين عينت اكتشف اكتشفت اخترع اخترعت "
+    "يعيش تعيش يعمل تعمل يقع تقع"
+)
 _WORD = re.compile(r"[^\W_]+(?:[.,]\d+)*", re.UNICODE)
 
 
@@ -154,9 +162,44 @@ def is_follow_up(question: str | Question) -> bool:
     if _opens_like_continuation(tokens):
         return True
     short = len(content) <= SHORT_QUESTION
-    return _asks_nothing(tokens, content) or (
-        short and (_leans_on_pronoun(question.text, tokens) or _glued_function_word(tokens))
+    return (
+        _asks_nothing(tokens, content)
+        or (short and (_leans_on_pronoun(question.text, tokens) or _glued_function_word(tokens)))
+        or lacks_subject(question)
     )
+
+
+def lacks_subject(question: str | Question) -> bool:
+    """Whether `question` never says whom or what it asks about, so that on its own it cannot be
+    answered: every word that could name the subject points back to one instead ("متى رسمها؟",
+    "Where was he born?") or is a verb whose subject is left unsaid ("أين ولد؟"), or there is no
+    such word at all ("من هو؟"). Asked first, it gets a request to name the subject
+    (`qa.answer.assistant`); in a conversation it is a follow-up (`is_follow_up`).
+
+    Example:
+        >>> lacks_subject("أين ولد؟"), lacks_subject("أين ولد نجيب محفوظ؟"), lacks_subject("Where was he born?")
+        (True, False, True)
+    """
+    if isinstance(question, str):
+        if not question.strip():
+            return False
+        question = Question.parse(question)
+    if question.language == "en":
+        content = [t for t in question.tokens if not _is_function_word(t)]
+        named = any(w[:1].isupper() or w[:1].isdigit() for w in _WORD.findall(question.text)[1:])
+        leans = any(t in _ENGLISH_PRONOUNS - {"there"} for t in question.tokens)
+        return not content or (leans and len(content) <= 1 and not named)
+    for word in _WORD.findall(question.text):
+        norm = normalize(word)
+        if not norm or _is_function_word(norm):
+            continue
+        bare = norm[1:] if len(norm) > 3 and norm[0] in "وف" else norm
+        if norm in _SUBJECTLESS_VERBS or bare in _SUBJECTLESS_VERBS:
+            continue
+        clitic = len(word) >= 4 and word[0] >= "\u0600" and _CLITIC.search(word) and not _DEFINITE.match(norm)
+        if not clitic:
+            return False  # a word that can name the subject
+    return True
 
 
 def salient_words(text: str, *, exclude: str = "", limit: int = MAX_NAMES) -> list[str]:

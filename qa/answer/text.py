@@ -17,11 +17,21 @@ LABELS = {
         "sources": "المصادر:",
         "related": "أقرب المقاطع في المقالات (ليست إجابة):",
         "abstain": "لم أجد في المقالات ما يجيب عن هذا السؤال.",
+        "clarify": "لا يذكر سؤالك عمّن أو عمّا تسأل. اذكر الاسم في السؤال، مثلًا: «أين وُلد نجيب محفوظ؟»",
+        "confidence": "الثقة:",
+        "high": "عالية",
+        "medium": "متوسطة",
+        "low": "منخفضة",
     },
     "en": {
         "sources": "Sources:",
         "related": "Closest passages in the articles (not an answer):",
         "abstain": "I could not find this in the articles.",
+        "clarify": "Your question does not say who or what it is about. Name them, for example: “Where was Naguib Mahfouz born?”",
+        "confidence": "Confidence:",
+        "high": "high",
+        "medium": "medium",
+        "low": "low",
     },
 }
 SNIPPET_CHARS = 160
@@ -29,6 +39,12 @@ SNIPPET_CHARS = 160
 
 def labels(language: str) -> dict[str, str]:
     return LABELS.get(language, LABELS["en"])
+
+
+def confidence_line(confidence: str, language: str) -> str:
+    """"الثقة: عالية" / "Confidence: high"."""
+    words = labels(language)
+    return f"{words['confidence']} {words.get(confidence, confidence)}"
 
 
 def marker_text(quote: Quote, language: str) -> str:
@@ -66,16 +82,21 @@ def answer_text(
     abstained: bool,
     related: tuple[Hit, ...],
     language: str,
+    confidence: str = "",
+    clarify: bool = False,
 ) -> str:
-    """The plain-text answer stored in `Answer.text`: quotes in « », markers, then the sources."""
+    """The plain-text answer stored in `Answer.text`: quotes in « », markers, the confidence word,
+    then the sources; or the abstention (or the request to name the subject) and related passages."""
     words = labels(language)
     if abstained:
-        lines = [words["abstain"]]
+        lines = [words["clarify" if clarify else "abstain"]]
         if related:
             lines += ["", words["related"]]
             lines += [f"- «{snippet(hit.text)}» ({hit.title or hit.doc_id})" for hit in related]
         return "\n".join(lines)
     lines = [f"«{quote_text(q)}» {marker_text(q, language)}" for q in quotes]
+    if confidence:
+        lines += ["", confidence_line(confidence, language)]
     lines += ["", words["sources"]]
     lines += [citation_line(c) for c in citations]
     return "\n".join(lines)

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from qa.answer.text import ELLIPSIS, LRI, PDI, labels, quote_text, snippet
+from qa.answer.text import ELLIPSIS, LRI, PDI, confidence_line, labels, quote_text, snippet
 from qa.filters import Filters
 from qa.records import Answer, Article, Citation, Hit, Quote
 from qa.text.normalize import is_arabic
@@ -291,7 +291,8 @@ def answer_html(
         note = extra["same_article"].replace("{previous}", safe_text(follow_up_of))
         parts.append(f'<div class="qa-context" dir="auto">{note}</div>')
     if answer.abstained:
-        parts.append(f'<p class="qa-abstain" dir="auto">{words["abstain"]}</p>')
+        message = words["clarify" if answer.clarify else "abstain"]
+        parts.append(f'<p class="qa-abstain{" qa-clarify" if answer.clarify else ""}" dir="auto">{safe_text(message)}</p>')
         if answer.related:
             parts.append(f'<div class="qa-related-block"><div class="qa-label" dir="auto">{words["related"]}</div>')
             parts.extend(_related_html(hit, language) for hit in answer.related)
@@ -299,6 +300,9 @@ def answer_html(
     else:
         by_number = {c.number: c for c in answer.citations}
         parts.extend(_quote_html(q, by_number.get(q.citation)) for q in answer.quotes)
+        if answer.confidence:
+            line = safe_text(confidence_line(answer.confidence, language))
+            parts.append(f'<div class="qa-confidence qa-confidence-{answer.confidence}" dir="auto">{line}</div>')
         parts.append(f'<div class="qa-sources"><div class="qa-label" dir="auto">{words["sources"]}</div>')
         for citation in answer.citations:
             quotes = [q for q in answer.quotes if q.doc_id == citation.doc_id]

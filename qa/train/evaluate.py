@@ -126,9 +126,33 @@ def evaluate_answers(assistant, index, questions: list[Question], texts: dict[st
         "abstain_when_present": round(sum(p < threshold for p, _ in present) / n, 4),
         "abstain_when_absent": round(sum(p < threshold for p in absent) / n, 4),
         "abstain_threshold": round(threshold, 4),
+        "confidence": confidence_figures(present, absent, threshold, assistant.model.threshold),
         "risk_coverage": risk_coverage(present, absent),
         "ask_ms_p50": latency(times)["p50"],
         "ask_ms_p95": latency(times)["p95"],
+    }
+
+
+def confidence_figures(
+    present: list[tuple[float, bool]], absent: list[float], threshold: float, model_threshold: float
+) -> dict[str, dict[str, float]]:
+    """Per confidence word (`qa.answer.confidence`): how many questions were answered with it, and the
+    share of those answers whose first quote holds the answer. Both views count: an answer given
+    with the question's article removed cannot hold it."""
+    from qa.answer.confidence import WORDS, confidence_word
+
+    counts = {word: [0, 0] for word in WORDS}
+    for evidence, right in present:
+        if evidence >= threshold:
+            counts[confidence_word(evidence, model_threshold)][0] += 1
+            counts[confidence_word(evidence, model_threshold)][1] += right
+    for evidence in absent:
+        if evidence >= threshold:
+            counts[confidence_word(evidence, model_threshold)][0] += 1
+    return {
+        word: {"answers": n, "hold_answer": round(hits / n, 4) if n else None}
+        for word, (n, hits) in counts.items()
+        if n
     }
 
 
@@ -163,6 +187,52 @@ def _open(articles, index_dir: Path, settings: Settings, embedder):
     return Index.build(articles, index_dir, settings=settings, embedder=embedder, progress=sys.stderr.isatty())
 
 
+def _evaluate(args, settings: Settings, index_dir: Path, articles, questions, distractors) -> dict[str, Any]:
+    """Every figure for one collection: the paragraphs plus `distractors`."""
+    from qa.answer.assistant import Assistant
+    from qa.index import Index
+    from qa.retrieve import Retriever
+
+    index = Index(index_dir, settings)
+    index.embedder.model  # load the model before timing the build
+    started = time.perf_counter()
+    index = _open(articles + distractors, index_dir, settings, index.embedder)
+    index_seconds = time.perf_counter() - started
+    retriever = Retriever(index)
+    modes = ["hybrid", "dense", "lexical"] if args.mode == "all" else [args.mode]
+    texts = {q.id: q.text for q in questions}
+    result: dict[str, Any] = {
+        "file": str(args.file),
+        "model": settings.model,
+        "precision": index.embedder.precision,
+        "paragraphs": len(articles),
+        "distractors": len(distractors),
+        "split": args.split,
+        "questions": len(questions),
+        "chunks": len(index),
+        "index_seconds": round(index_seconds, 2),
+    }
+    by_mode = evaluate_retrieval(retriever, questions, modes, texts)
+    main_mode = "hybrid" if "hybrid" in by_mode else modes[0]
+    result.update({k: v for k, v in by_mode[main_mode].items()})
+    result["mode"] = main_mode
+    result["modes"] = by_mode
+    if args.question_lang_file:
+        _, other = load_squad(args.question_lang_file, prefix=dataset_prefix(args.question_lang_file))
+        other_texts = {q.id: q.text for q in other}
+        asked = [q for q in questions if q.id in other_texts]
+        result["cross_lingual"] = {
+            "question_file": str(args.question_lang_file),
+            "questions": len(asked),
+            "modes": evaluate_retrieval(retriever, asked, modes, other_texts),
+        }
+    if not args.no_answers:
+        result["answers"] = evaluate_answers(Assistant(retriever), index, questions, texts)
+        if args.question_lang_file:
+            result["cross_lingual"]["answers"] = evaluate_answers(Assistant(retriever), index, asked, other_texts)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.eval", description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path, help="SQuAD-format JSON (e.g. xquad.ar.json)")
@@ -171,63 +241,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="only the first N paragraphs (quick runs)")
     parser.add_argument("--split", choices=["all", "train", "heldout"], default="all", help="only questions of articles in this half of qa.train.datasets.split_of")
     parser.add_argument("--distractors", type=Path, help="a news JSONL(.gz) whose articles are indexed beside the paragraphs")
-    parser.add_argument("--distractor-count", type=int, default=3000)
+    parser.add_argument("--distractor-count", type=int, nargs="+", default=[3000], help="news articles indexed with --distractors; several sizes (e.g. 30 300 3000) are each reported, smallest first, on one kept index")
     parser.add_argument("--no-answers", action="store_true", help="retrieval figures only")
     parser.add_argument("--model", default=None)
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     parser.add_argument("--index-dir", type=Path, help="keep the index here (default: a temporary folder)")
     args = parser.parse_args(argv)
 
-    from qa.answer.assistant import Assistant
     from qa.errors import QAError
-    from qa.index import Index
-    from qa.retrieve import Retriever
 
     try:
         articles, questions = load_squad(args.file, args.limit, prefix=dataset_prefix(args.file))
         if args.split != "all":
             questions = [q for q in questions if split_of(q.article) == args.split]
-        distractors = load_news(args.distractors, args.distractor_count) if args.distractors else []
+        sizes = sorted(set(args.distractor_count)) if args.distractors else [0]
+        news = load_news(args.distractors, max(sizes)) if args.distractors else []
         settings = Settings(model=args.model or default_model(), precision=args.precision)
         with tempfile.TemporaryDirectory() as tmp:
             index_dir = args.index_dir or Path(tmp) / "index"
-            index = Index(index_dir, settings)
-            index.embedder.model  # load the model before timing the build
-            started = time.perf_counter()
-            index = _open(articles + distractors, index_dir, settings, index.embedder)
-            index_seconds = time.perf_counter() - started
-            retriever = Retriever(index)
-            modes = ["hybrid", "dense", "lexical"] if args.mode == "all" else [args.mode]
-            texts = {q.id: q.text for q in questions}
-            result: dict[str, Any] = {
-                "file": str(args.file),
-                "model": settings.model,
-                "precision": index.embedder.precision,
-                "paragraphs": len(articles),
-                "distractors": len(distractors),
-                "split": args.split,
-                "questions": len(questions),
-                "chunks": len(index),
-                "index_seconds": round(index_seconds, 2),
-            }
-            by_mode = evaluate_retrieval(retriever, questions, modes, texts)
-            main_mode = "hybrid" if "hybrid" in by_mode else modes[0]
-            result.update({k: v for k, v in by_mode[main_mode].items()})
-            result["mode"] = main_mode
-            result["modes"] = by_mode
-            if args.question_lang_file:
-                _, other = load_squad(args.question_lang_file, prefix=dataset_prefix(args.question_lang_file))
-                other_texts = {q.id: q.text for q in other}
-                asked = [q for q in questions if q.id in other_texts]
-                result["cross_lingual"] = {
-                    "question_file": str(args.question_lang_file),
-                    "questions": len(asked),
-                    "modes": evaluate_retrieval(retriever, asked, modes, other_texts),
-                }
-            if not args.no_answers:
-                result["answers"] = evaluate_answers(Assistant(retriever), index, questions, texts)
-                if args.question_lang_file:
-                    result["cross_lingual"]["answers"] = evaluate_answers(Assistant(retriever), index, asked, other_texts)
+            results = [_evaluate(args, settings, index_dir, articles, questions, news[:size]) for size in sizes]
+        result = results[0] if len(results) == 1 else {"sizes": results}
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
