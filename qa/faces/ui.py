@@ -4,6 +4,10 @@ Built on the library only: `Assistant.ask` answers, `qa.answer.followup` reads f
 the previous turn, `qa.faces.render_html` turns answers into escaped HTML, `Index.add` indexes uploads.
 The engine (index and model) is opened once, in `serve`, and shared by every session.
 
+This module is the layout (`build_demo`: which controls, where, wired to which handler and endpoint) and
+the start (`open_index`, `serve`). What each event does is `qa.faces.handlers`; checking and indexing
+uploaded files is `qa.faces.uploads`.
+
 Endpoints (for `gradio_client`, see docs/app-api.md):
     /ask        question, previous_question, previous_answer, since, until, sources, categories
                 -> the answer as JSON (`Answer.to_dict()`)
@@ -23,63 +27,32 @@ refreshed after each upload.
 
 from __future__ import annotations
 
-import logging
 import os
-import re
-import shutil
-import tempfile
-import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
 from qa.answer.assistant import Assistant  # noqa: E402
-from qa.answer.followup import ask_in_context  # noqa: E402
-from qa.errors import IndexNotFoundError, InputError, QAError  # noqa: E402
-from qa.faces.render_html import (  # noqa: E402
-    answer_html,
-    collection_html,
-    error_html,
-    question_html,
-    safe_text,
-    status_markdown,
+from qa.errors import IndexNotFoundError, InputError  # noqa: E402
+from qa.faces.handlers import (  # noqa: E402
+    MAX_QUESTION_CHARS,
+    Handlers,
+    dropdown_choices,
+    per_month_frame,
 )
-from qa.filters import Filters  # noqa: E402
-from qa.index import Index, UpdateReport  # noqa: E402
-from qa.ingest.files import FEED_SUFFIXES, SUPPORTED_SUFFIXES, read_path  # noqa: E402
-from qa.records import Article  # noqa: E402
+from qa.faces.render_html import collection_html, safe_text, status_markdown  # noqa: E402
+from qa.faces.uploads import MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES  # noqa: E402
+from qa.index import Index  # noqa: E402
+from qa.ingest.files import SUPPORTED_SUFFIXES  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
 from qa.text.normalize import is_arabic  # noqa: E402
 
-__all__ = [
-    "MAX_UPLOAD_BYTES",
-    "MAX_UPLOAD_FILES",
-    "UPLOADS_DIR",
-    "UploadResult",
-    "add_uploads",
-    "build_demo",
-    "example_questions",
-    "filters_from",
-    "per_month_frame",
-    "safe_filename",
-    "serve",
-]
+__all__ = ["CSS", "build_demo", "example_questions", "open_index", "serve"]
 
-log = logging.getLogger(__name__)
-
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-"""Per file: a news article is a few kilobytes; a JSONL of a few thousand articles still fits."""
-MAX_UPLOAD_FILES = 20
-UPLOADS_DIR = "uploads"
-"""Uploaded files are kept in this folder inside the index folder (and nowhere else)."""
 CONCURRENCY = 4
 """Questions answered at once; more only queue behind the CPU. Uploads run one at a time."""
-MAX_QUESTION_CHARS = 1000
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 SEED_EXAMPLES = [
@@ -145,325 +118,8 @@ def example_questions(index: Index, limit: int = 4) -> list[str]:
     return questions
 
 
-# ---------------------------------------------------------------------------- uploads
-
-
-@dataclass
-class UploadResult:
-    """What an upload did: files kept (their safe names), files refused (one reason each), and the
-    index's report (None when nothing was indexed)."""
-
-    accepted: list[str] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
-    report: UpdateReport | None = None
-
-    def message(self) -> str:
-        """Markdown for the app; every file name and reason escaped."""
-        lines = []
-        if self.report is not None:
-            r = self.report
-            lines.append(
-                f"✅ {len(r.added)} added · {len(r.updated)} updated · {len(r.unchanged)} unchanged "
-                f"({r.chunks_embedded} chunks in {r.seconds:.1f}s): "
-                + ", ".join(safe_text(name) for name in self.accepted)
-            )
-            lines += [f"⚠️ {safe_text(w)}" for w in r.warnings]
-        lines += [f"❌ {safe_text(reason)}" for reason in self.rejected]
-        return "<br>".join(lines) or "No file received."
-
-
-def safe_filename(name: str) -> str:
-    """A file name that cannot leave its folder: the last path component only (either slash),
-    letters (Arabic included), digits, `-`, `_` and `.` kept, other runs turned into `_`, no leading
-    dot, at most 100 characters before the suffix; "upload" when nothing is left.
-
-    Example:
-        >>> safe_filename("../../etc/passwd.txt"), safe_filename("..\\\\x\\\\خبر عاجل!.md")
-        ('passwd.txt', 'خبر_عاجل.md')
-    """
-    name = unicodedata.normalize("NFC", str(name)).replace("\x00", "")
-    name = re.split(r"[\\/]", name)[-1]
-    stem, dot, suffix = name.rpartition(".")
-    if not dot or not re.fullmatch(r"[A-Za-z0-9]{1,10}", suffix):
-        stem, suffix = name, ""
-    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._-")[:100].strip("._-") or "upload"
-    return f"{stem}.{suffix.lower()}" if suffix else stem
-
-
-def _size_text(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.1f} KB"
-
-
-_WARNING = re.compile(r"^.*?(?::(\d+))?: skipped: (.*)$", re.DOTALL)
-
-
-def _reason(warning: str) -> str:
-    """An ingest warning ("f.jsonl:3: skipped: not valid JSON") without the staging file's name."""
-    match = _WARNING.match(warning)
-    if not match:
-        return warning
-    line, reason = match.groups()
-    return f"line {line}: {reason}" if line else reason
-
-
-def add_uploads(
-    index: Index,
-    files: Sequence[str | os.PathLike],
-    *,
-    max_files: int = MAX_UPLOAD_FILES,
-    max_bytes: int = MAX_UPLOAD_BYTES,
-    progress: bool = False,
-) -> UploadResult:
-    """Check, read and index uploaded files; keep them in `<index_dir>/uploads/`.
-
-    Each file must have a supported suffix, be at most `max_bytes` and hold at least one usable
-    article; others are refused with a reason and never touch the index. Files are read from a
-    private staging folder inside the index folder, the readable ones are indexed in one
-    `Index.add` (an atomic commit), and only then moved into `uploads/` under their safe names.
-    Article ids are `uploads/<name>` (JSONL records keep their own ids), so re-uploading a file
-    replaces its earlier version and never a seed article.
-
-    Args:
-        index: The open index (its folder receives the files).
-        files: Paths of the uploaded files; their names are what the user chose.
-        max_files: Files accepted per upload; the rest are refused.
-        max_bytes: Size limit per file.
-        progress: Show the embedding progress bar (the app tracks it).
-
-    Returns:
-        The `UploadResult`.
-
-    Raises:
-        IndexLockedError: another process is writing to the index.
-    """
-    result = UploadResult()
-    files = list(files or [])
-    if len(files) > max_files:
-        extra = files[max_files:]
-        files = files[:max_files]
-        result.rejected += [f"{Path(f).name}: too many files (at most {max_files} per upload)" for f in extra]
-    uploads = index.index_dir / UPLOADS_DIR
-    uploads.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=uploads))
-    allowed = ", ".join(SUPPORTED_SUFFIXES)
-    try:
-        articles: list[Article] = []
-        staged: list[str] = []
-        for file in files:
-            source = Path(file)
-            shown = source.name
-            name = safe_filename(shown)
-            suffix = Path(name).suffix.lower()
-            if suffix not in SUPPORTED_SUFFIXES:
-                result.rejected.append(f"{shown}: unsupported file type; use {allowed}")
-                continue
-            try:
-                size = source.stat().st_size
-            except OSError:
-                result.rejected.append(f"{shown}: the upload could not be read; try again")
-                continue
-            if size > max_bytes:
-                result.rejected.append(f"{shown}: {_size_text(size)} is over the limit of {_size_text(max_bytes)} per file")
-                continue
-            if name in staged:
-                result.rejected.append(f"{shown}: another file in this upload has the same name")
-                continue
-            target = staging / name
-            if target.resolve().parent != staging.resolve():  # cannot happen after safe_filename; belt and braces
-                result.rejected.append(f"{shown}: invalid file name")
-                continue
-            shutil.copyfile(source, target)
-            try:
-                read = read_path(target)
-            except InputError as exc:
-                result.rejected.append(f"{shown}: {exc}")
-                continue
-            if not read.articles:
-                reason = _reason(read.warnings[0]) if read.warnings else "no usable article"
-                result.rejected.append(f"{shown}: {reason}")
-                continue
-            if suffix != ".jsonl" and suffix not in FEED_SUFFIXES:  # a JSONL line or feed entry keeps its own id
-                read.articles = [replace(a, id=f"{UPLOADS_DIR}/{name}") for a in read.articles]
-            result.rejected += [f"{shown}: {_reason(w)}" for w in read.warnings]
-            articles += read.articles
-            staged.append(name)
-        if not articles:
-            return result
-        result.report = index.add(articles, progress=progress)
-        for name in staged:
-            os.replace(staging / name, uploads / name)
-        result.accepted = staged
-        return result
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-# ---------------------------------------------------------------------------- filters and the collection
-
-
-def filters_from(
-    since: str | None = None,
-    until: str | None = None,
-    sources: Sequence[str] | str | None = None,
-    categories: Sequence[str] | str | None = None,
-) -> Filters | None:
-    """The `Filters` for the chat's controls or the API's parameters; None when nothing is set.
-
-    Dates are days as YYYY-MM-DD (the date picker's "YYYY-MM-DD HH:MM:SS" is cut to its day).
-
-    Raises:
-        InputError: a date is not a day or the range is reversed (one line, for the user).
-    """
-    filters = Filters(since=_blank(since), until=_blank(until), sources=sources or (), categories=categories or ())
-    return None if filters.empty else filters
-
-
-def _blank(value: Any) -> Any:
-    return None if value is None or (isinstance(value, str) and not value.strip()) else value
-
-
-def per_month_frame(stats: dict[str, Any]) -> Any:
-    """Articles per month from `Index.stats()["per_month"]`, as the DataFrame the bar plot draws:
-    columns `month` ("YYYY-MM") and `articles`, one row per month from the first to the last,
-    months without articles included as 0 so that gaps in the collection show as gaps."""
-    import pandas as pd
-
-    counts = {str(m): int(n) for m, n in (stats.get("per_month") or {}).items() if re.fullmatch(r"\d{4}-\d{2}", str(m))}
-    if not counts:
-        return pd.DataFrame({"month": pd.Series([], dtype=str), "articles": pd.Series([], dtype=int)})
-    first, last = min(counts), max(counts)
-    year, month = int(first[:4]), int(first[5:])
-    months = []
-    while f"{year:04d}-{month:02d}" <= last:
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return pd.DataFrame({"month": months, "articles": [counts.get(m, 0) for m in months]})
-
-
-def _names(counts: dict[str, Any] | None) -> list[str]:
-    """Dropdown choices: the names with most articles first (unnamed ones cannot be chosen)."""
-    items = [(str(k), int(v)) for k, v in (counts or {}).items() if str(k).strip()]
-    return [name for name, _ in sorted(items, key=lambda kv: (-kv[1], kv[0]))]
-
 
 # ---------------------------------------------------------------------------- the app
-
-
-class _Handlers:
-    """The app's event handlers, sharing one assistant and one index."""
-
-    def __init__(self, assistant: Assistant, index: Index) -> None:
-        self.assistant = assistant
-        self.index = index
-
-    def ask(
-        self,
-        question: str,
-        previous_question: str = "",
-        previous_answer: dict | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        sources: list[str] | None = None,
-        categories: list[str] | None = None,
-    ) -> dict:
-        """Answer `question` with verbatim quotes and numbered citations; the structured answer.
-
-        Pass the previous turn's question and answer (this endpoint's own output) to ask a
-        follow-up such as "ومتى سيتم إطلاقها؟"; the answer's `context` shows what was added.
-        `since`/`until` (YYYY-MM-DD, inclusive), `sources` (outlets) and `categories` restrict the
-        articles searched; leave them out for no filter.
-        Returns `Answer.to_dict()`: question, text, abstained, language, context, quotes
-        (text, doc_id, title, start, end, score, citation, url, also_cited, truncated),
-        citations (number, doc_id, title, url, date, source), related, evidence.
-        """
-        if not isinstance(previous_answer, dict):
-            previous_answer = None
-        try:
-            filters = filters_from(since, until, sources, categories)
-            turn = ask_in_context(self.assistant, _checked(question), previous_question or None, previous_answer, filters=filters)
-        except QAError as exc:
-            raise gr.Error(str(exc)) from None
-        return turn.answer.to_dict()
-
-    def chat(
-        self,
-        message: str,
-        history: list[dict[str, Any]] | None,
-        last: dict[str, Any] | None,
-        since: str | None = None,
-        until: str | None = None,
-        sources: list[str] | None = None,
-        categories: list[str] | None = None,
-    ) -> tuple[list[dict[str, Any]], str, dict[str, Any] | None]:
-        """One chat turn: the question and its rendered answer appended to the history, searched
-        within the filters set (a bad date gets a one-line reply, not an answer)."""
-        history = list(history or [])
-        message = (message or "").strip()
-        if not message:
-            return history, "", last
-        last = last or {}
-        history.append({"role": "user", "content": question_html(message)})
-        filters = None
-        try:
-            filters = filters_from(since, until, sources, categories)
-            turn = ask_in_context(self.assistant, _checked(message), last.get("question"), last.get("answer"), filters=filters)
-        except QAError as exc:
-            reply = error_html(str(exc), "ar" if is_arabic(message) else "en")
-            history.append({"role": "assistant", "content": reply})
-            return history, "", last or None
-        except Exception:  # the library failed unexpectedly: reply politely, keep the details in the log
-            log.exception("answering %r failed", message)
-            history.append({"role": "assistant", "content": error_html("an internal error occurred; please try again", "en")})
-            return history, "", last or None
-        follow_up_of = last.get("question") if turn.follow_up and not turn.context else None
-        reply = answer_html(turn.answer, self.index.article, context=turn.context, follow_up_of=follow_up_of, filters=filters)
-        history.append({"role": "assistant", "content": reply})
-        return history, "", {"question": turn.thread, "answer": turn.answer.to_dict()}
-
-    def add_files(self, files: list[str] | str | None, progress=gr.Progress(track_tqdm=True)) -> tuple[str, str]:
-        """Index uploaded .txt .md .html .jsonl files; a message and the new status line."""
-        if not files:
-            return "No file received.", self.status()
-        if isinstance(files, (str, os.PathLike)):
-            files = [files]
-        progress(0, desc="Reading files")
-        try:
-            result = add_uploads(self.index, files, progress=True)
-        except QAError as exc:
-            return f"❌ {safe_text(str(exc))} (the index is unchanged)", self.status()
-        return result.message(), self.status()
-
-    def status(self) -> str:
-        self.index.refresh()
-        return status_markdown(self.index.stats())
-
-    def collection(self, sources: list[str] | None = None, categories: list[str] | None = None) -> tuple:
-        """The status line, the collection summary, the per-month plot's data and the outlet and
-        category choices (keeping what is still selectable), from one fresh `Index.stats()`."""
-        self.index.refresh()
-        stats = self.index.stats()
-        outlets, kinds = _names(stats.get("sources")), _names(stats.get("categories"))
-        return (
-            status_markdown(stats),
-            collection_html(stats),
-            per_month_frame(stats),
-            gr.Dropdown(choices=outlets, value=[s for s in (sources or []) if s in outlets], multiselect=True),
-            gr.Dropdown(choices=kinds, value=[c for c in (categories or []) if c in kinds], multiselect=True),
-        )
-
-    def stats(self) -> dict:
-        """`Index.stats()`: documents, chunks, model, size, last update, and the collection at a
-        glance (`sources`, `categories`, `dates`, `per_month`)."""
-        self.index.refresh()
-        return self.index.stats()
-
-
-def _checked(question: str) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise InputError("the question is empty; type a question")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise InputError(f"the question has {len(question)} characters; keep it under {MAX_QUESTION_CHARS}")
-    return question.strip()
 
 
 def build_demo(assistant: Assistant, index: Index, *, examples: list[str]) -> gr.Blocks:
@@ -477,7 +133,7 @@ def build_demo(assistant: Assistant, index: Index, *, examples: list[str]) -> gr
     Returns:
         The `gr.Blocks` app, its queue configured; nothing is launched.
     """
-    h = _Handlers(assistant, index)
+    h = Handlers(assistant, index)
     limits = f"{', '.join(SUPPORTED_SUFFIXES)} · ≤ {MAX_UPLOAD_BYTES // (1024 * 1024)} MB per file · ≤ {MAX_UPLOAD_FILES} files"
     stats = index.stats()
     with gr.Blocks(title="Ask the news · اسأل الأخبار") as demo:
@@ -531,14 +187,14 @@ def build_demo(assistant: Assistant, index: Index, *, examples: list[str]) -> gr
                         elem_id="qa-until",
                     )
                     sources = gr.Dropdown(
-                        choices=_names(stats.get("sources")),
+                        choices=dropdown_choices(stats.get("sources")),
                         value=[],
                         multiselect=True,
                         label="المصادر · Outlets",
                         elem_id="qa-sources",
                     )
                     categories = gr.Dropdown(
-                        choices=_names(stats.get("categories")),
+                        choices=dropdown_choices(stats.get("categories")),
                         value=[],
                         multiselect=True,
                         label="الأقسام · Categories",

@@ -125,6 +125,21 @@ class SentenceTransformerEmbedder:
                     self._model = self._load()
         return self._model
 
+    def warm_up(self) -> None:
+        """Load everything an index build uses now instead of during it: the passage model, and the
+        default model's ONNX encoder, which gives the probe vector an index records (5 s to load on a
+        busy machine).
+
+        On a fresh machine this first prepares the default model (`qa.model.store`: about a minute, one
+        line on stderr). A caller showing progress calls it before starting its bar, so that the line
+        comes before the bar and the loading is not counted in its rate.
+
+        Raises:
+            ModelError: the model cannot be prepared or loaded.
+        """
+        _ = self.model
+        self.probe()
+
     def _load(self):
         import torch
 

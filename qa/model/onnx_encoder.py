@@ -17,13 +17,13 @@ import functools
 import json
 import os
 import threading
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
+from qa.model.quiet import quietly
 
 if TYPE_CHECKING:
+    import numpy as np
     import onnxruntime
 
 OPSET = 17
@@ -35,6 +35,8 @@ MAX_SEQ_LENGTH = 512
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero), as float32."""
+    import numpy as np  # here, not at the top: `qa.model.store` imports this module and must stay cheap
+
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
     return matrix / np.maximum(norms, 1e-12)
@@ -46,7 +48,8 @@ def export_onnx(model_folder: Path) -> Path:
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(model_folder), local_files_only=True).eval()
+    with quietly():  # no "Loading weights" bar
+        model = AutoModel.from_pretrained(str(model_folder), local_files_only=True).eval()
 
     class TokenEmbeddings(torch.nn.Module):
         def __init__(self) -> None:
@@ -60,8 +63,7 @@ def export_onnx(model_folder: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     example = torch.tensor([[0, 6, 2]]), torch.ones(1, 3, dtype=torch.long)
     axes = {0: "batch", 1: "tokens"}
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")  # tracer notes about data-dependent branches of HF's attention
+    with quietly(), torch.inference_mode():  # quiet: tracer notes about data-dependent branches of HF's attention
         torch.onnx.export(
             TokenEmbeddings(),
             example,
@@ -106,6 +108,8 @@ class OnnxEncoder:
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Unit vectors of already-prompted texts ("query: ..."), batched by length to pad little."""
+        import numpy as np
+
         if self._session is None:
             with self._lock:
                 if self._session is None:

@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import threading
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.model.quiet import quietly
 from qa.question import Question
 
 WEIGHTS_FILE = Path(__file__).with_name("verifier.npz")
@@ -103,8 +103,8 @@ def export_onnx(model_folder: Path, weights: Path = WEIGHTS_FILE) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
-
-    model = cross_encoder(AutoModel.from_pretrained(str(model_folder), local_files_only=True))
+    with quietly():  # no "Loading weights" bar
+        model = cross_encoder(AutoModel.from_pretrained(str(model_folder), local_files_only=True))
     state = {k: torch.from_numpy(v) for k, v in load_weights(weights).items()}
     missing = set(state) - set(model.state_dict())
     if missing:
@@ -124,8 +124,7 @@ def export_onnx(model_folder: Path, weights: Path = WEIGHTS_FILE) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     plain = target.with_suffix(".float.onnx")
     axes = {0: "pairs", 1: "tokens"}
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")
+    with quietly(), torch.inference_mode():
         torch.onnx.export(
             Score(),
             (torch.tensor([[0, 6, 2]]), torch.ones(1, 3, dtype=torch.long)),
@@ -137,11 +136,12 @@ def export_onnx(model_folder: Path, weights: Path = WEIGHTS_FILE) -> Path:
             dynamo=False,
         )
     if QUANTIZE:
-        quantize_dynamic(
-            str(plain), str(target.with_suffix(".partial")), weight_type=QuantType.QInt8, per_channel=True,
-            op_types_to_quantize=["MatMul"], nodes_to_exclude=_feed_forward_outputs(plain),
-            extra_options={"MatMulConstBOnly": True},
-        )
+        with quietly():  # its root-logger advice to pre-process first, with a URL, is for us: QUANTIZE was measured without
+            quantize_dynamic(
+                str(plain), str(target.with_suffix(".partial")), weight_type=QuantType.QInt8, per_channel=True,
+                op_types_to_quantize=["MatMul"], nodes_to_exclude=_feed_forward_outputs(plain),
+                extra_options={"MatMulConstBOnly": True},
+            )
         plain.unlink()
         plain = target.with_suffix(".partial")
     os.replace(plain, target)
