@@ -410,6 +410,7 @@ class Index:
         """The query vector; the last few are cached, since retrieval and quoting both need it."""
         cached = self._query_cache.get(text)
         if cached is None:
+            self._state.lexical.prefetch(text)  # shards (if any) count the question's words meanwhile
             cached = self.embedder.encode_queries([text])[0]
             self._query_cache[text] = cached
             while len(self._query_cache) > QUERY_CACHE_SIZE:

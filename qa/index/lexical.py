@@ -200,6 +200,11 @@ class LexicalIndex:
     def _idf(self, df: int) -> float:
         return math.log(1 + (self.count - df + 0.5) / (df + 0.5))
 
+    def prefetch(self, query: str) -> None:
+        """Get ready to search `query` while the caller does something else (embeds it): nothing to
+        do here; a sharded index starts asking its shards for the words' statistics
+        (`qa.index.cluster.serving`)."""
+
     def _prefetch(self, terms: Iterable[str]) -> None:
         """Make the document frequencies of `terms` ready: nothing to do here, where `_df` reads the
         postings at hand; a sharded index asks all its shards at once (`qa.index.cluster.serving`)."""

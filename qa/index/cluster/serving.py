@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -39,12 +40,15 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from qa.errors import ClusterError
 from qa.index.cluster.shards import Shard
-from qa.index.lexical import LexicalIndex, LexicalPart
+from qa.index.lexical import LexicalIndex, LexicalPart, lexical_tokens
+from qa.text.transliterate import latin_names
 from qa.index.reader import LiveSegment, Snapshot, VectorIndex
 
 CALL_TIMEOUT = 180.0
 """Seconds a shard may take to answer, restarts included, before a question fails: Ray declares a
 node dead after about 30 s without heartbeats, then restarts its actors elsewhere and reloads."""
+_BACKGROUND = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-shards")
+"""Where `ShardedLexical.prefetch` asks the shards while the question is embedded."""
 INLINE_ALLOWED = 4096
 """Filter selections up to this many ids travel inside each call; larger ones are put in the object
 store once and read there by every shard."""
@@ -209,11 +213,60 @@ class ShardedVectors(VectorIndex):
 
 class ShardedLexical(LexicalIndex):
     """`LexicalIndex` whose statistics and scoring are asked of the shards; the weights, the fusion
-    trust (`known_share`) and the answer model's idf are computed here from the summed counts."""
+    trust (`known_share`) and the answer model's idf are computed here from the summed counts.
+
+    Exact BM25 over shards takes two round trips, the counts and then the scores. The first runs
+    while the question is embedded: `Index.embed_query` calls `prefetch`, which asks in the
+    background for the counts of the question's words (and the Arabic spellings of its Latin
+    names, and their counts), so the search that follows finds them here and makes one trip
+    (bench/README.md, "More than one machine")."""
 
     def __init__(self, parts: tuple[LexicalPart, ...], view: ShardView) -> None:
         super().__init__(parts)
         self.view = view
+        self._warming: dict[str, Future] = {}
+
+    def prefetch(self, query: str) -> None:
+        if query not in self._warming:
+            if len(self._warming) > 16:
+                self._settle()
+            self._warming[query] = _BACKGROUND.submit(self._warm, query)
+
+    def _warm(self, query: str) -> None:
+        self._avgdl()
+        self._prefetch(lexical_tokens(query) + latin_names(query))
+        extra = self._name_spellings(query)
+        self._prefetch(t for terms in extra.values() for t in terms)
+
+    def _settle(self) -> None:
+        """Wait for the background work started for questions (its errors are met again, and
+        raised, by the calls that need its results)."""
+        warming, self._warming = self._warming, {}
+        for future in warming.values():
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 - see the docstring
+                pass
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None, extra_terms: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+        self._settle()
+        return super().search(query, k, allowed, extra_terms)
+
+    def idf(self, tokens: Iterable[str]) -> dict[str, float]:
+        self._settle()
+        return super().idf(tokens)
+
+    def name_spellings(self, query: str) -> dict[str, list[str]]:
+        self._settle()
+        return self._name_spellings(query)
+
+    def _name_spellings(self, query: str) -> dict[str, list[str]]:
+        cache = self._memo.setdefault("spelled", {})
+        if query not in cache:
+            if len(cache) > 1000:
+                cache.clear()
+            cache[query] = LexicalIndex.name_spellings(self, query)
+        return cache[query]
 
     def _prefetch(self, terms: Iterable[str]) -> None:
         cache = self._memo.setdefault("df", {})
