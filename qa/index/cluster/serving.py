@@ -1,6 +1,6 @@
 """Sharded serving: the driver's snapshot with its dense and BM25 searches fanned out to shard actors.
 
-`served(cluster, index_dir, state)` returns `state` with two facades in place of its searches, the
+`served(shards, state)` returns `state` with two facades in place of its searches, the
 rest (articles, chunks, sentence vectors, filters' columns, syndication) read by the driver from
 the index folder as a local reader does. `Retriever`, `Assistant`, follow-ups and the chat call the
 same methods as on a local snapshot and get the same results:
@@ -181,6 +181,8 @@ class ShardSet:
                 return result
             if result is not None:
                 return result
+            if time.monotonic() > deadline:
+                raise ClusterError(f"shard {shard} could not take up the index within {CALL_TIMEOUT:.0f} s; check the cluster with `ray status`")
             self._held[shard].clear()
             if method != "hold":
                 self._settle(view, shard, "hold", (view.entries[shard], view.dim), self.actors[shard].hold.remote(view.key, view.entries[shard], view.dim), deadline)
