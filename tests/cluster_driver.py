@@ -70,8 +70,8 @@ def _indexes(index_dir: Path, shards: int = SHARDS):
 
 
 def build(source: Path, index_dir: Path) -> dict[str, Any]:
-    """`qa index SOURCE --cluster` with two workers, one of them killed (SIGKILL) in the middle of
-    each of two batches."""
+    """The source read by tasks on the cluster as a local read gives it; then `qa index SOURCE
+    --cluster` with two workers, each killed (SIGKILL) once in the middle of a batch."""
     from click.testing import CliRunner
 
     from qa.faces.cli import main
@@ -91,6 +91,11 @@ def build(source: Path, index_dir: Path) -> dict[str, Any]:
                 time.sleep(3.0)  # let it restart and take its batch again
             time.sleep(0.05)
 
+    from qa.index.cluster import Cluster
+    from qa.ingest.files import iter_path
+
+    warned: tuple[list[str], list[str]] = ([], [])
+    read = [list(iter_path(source, warned[0])), list(Cluster(ADDRESS).read(source, warned[1]))]
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
     args = ["index", str(source), "--index-dir", str(index_dir), "--rebuild", "--cluster", ADDRESS, "--workers", "2",
@@ -99,7 +104,8 @@ def build(source: Path, index_dir: Path) -> dict[str, Any]:
     done.set()
     thread.join()
     return {"exit_code": result.exit_code, "output": result.output[-3000:], "killed": killed,
-            "staging_left": (index_dir / ".staging").exists()}
+            "staging_left": (index_dir / ".staging").exists(),
+            "read_on_cluster_as_locally": read[0] == read[1] and warned[0] == warned[1], "articles_read": len(read[1]), "warnings": warned[1]}
 
 
 def answers(index_dir: Path, questions_file: Path, updates: Path) -> dict[str, Any]:

@@ -4,8 +4,9 @@ local index does, through a killed worker, killed shards and a lost node.
 The cluster is real (`tests/ray_cluster.py`): a head and a second node started with `ray start` in
 network and process namespaces of their own, reached by drivers that run inside them
 (`tests/cluster_driver.py`), with the real model throughout. The collection is a slice of the
-benchmark's (`bench/cluster.py --check` runs the whole set): XQuAD-ar paragraphs of three articles
-and 90 Jawhara FM news articles, about 200 chunks in ten segments, served by three shards.
+benchmark's (`bench/cluster.py --check` runs the whole set): XQuAD-ar paragraphs of three articles,
+90 Jawhara FM news articles and the two seeds, in a folder of seven files, about 140 chunks in six
+segments, served by three shards.
 
 The first tests need no cluster: a local index never imports Ray, a cluster without Ray installed
 is a one-line error, and a staged segment that differs from what its worker sealed is never committed.
@@ -25,7 +26,7 @@ import pytest
 from qa.config import Settings, default_model
 from qa.index import Index
 from qa.records import Article
-from tests.conftest import REPO, XQUAD, HashEmbedder
+from tests.conftest import REPO, SEEDS, XQUAD, HashEmbedder
 from tests.news_corpus import jawhara_articles
 
 CHECKPOINT = 20
@@ -106,7 +107,13 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     news = jawhara_articles(every=NEWS_EVERY, limit=NEWS_COUNT + 2)
     articles, extra = paragraphs + news[:NEWS_COUNT], news[NEWS_COUNT:]
     write = lambda path, items: path.write_text("\n".join(json.dumps(a.to_dict(), ensure_ascii=False) for a in items), encoding="utf-8")  # noqa: E731
-    write(folder / "articles.jsonl", articles)
+    (folder / "articles").mkdir()
+    for part in range(5):  # a folder of files, which a cluster build reads in parallel tasks
+        write(folder / "articles" / f"part-{part}.jsonl", articles[part::5])
+    for seed in sorted(SEEDS.glob("*.txt")):
+        shutil.copy(seed, folder / "articles" / seed.name)
+    bad = [json.dumps({"id": news[1].id, "text": "نسخة ثانية"}, ensure_ascii=False), "{not json", json.dumps({"id": "x"})]
+    (folder / "articles" / "zz-bad.jsonl").write_text("\n".join(bad), encoding="utf-8")  # three warnings
     write(folder / "updates.jsonl", extra)
     arabic = asked[::7][:8]
     days = sorted(a.date for a in news if a.date)
@@ -125,7 +132,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "batch": [q.text for q in asked[3::5][:5]] + [english_by_id[q.id] for q in asked[4::5][:5]],
     }
     (folder / "questions.json").write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
-    return {"articles": folder / "articles.jsonl", "updates": folder / "updates.jsonl", "questions": folder / "questions.json"}
+    return {"articles": folder / "articles", "updates": folder / "updates.jsonl", "questions": folder / "questions.json"}
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +187,7 @@ def test_a_cluster_build_with_a_worker_killed_mid_batch_is_the_local_build(clust
     assert result["exit_code"] == 0, result["output"]
     assert len(result["killed"]) == 2, result  # two workers killed while embedding a batch
     assert not result["staging_left"]
+    assert result["read_on_cluster_as_locally"] and result["articles_read"] == 107 and len(result["warnings"]) == 3
     built, local = _contents(index_dir, real_embedder), _contents(local_index, real_embedder)
     for key in ("articles", "chunks", "segments", "settings", "next_chunk_id"):
         assert built[key] == local[key], key

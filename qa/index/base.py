@@ -217,7 +217,7 @@ class Index:
         started = time.perf_counter()
         report = UpdateReport(warnings=list(warnings or []))
         if isinstance(source, (str, os.PathLike)):
-            articles = iter_path(source, report.warnings)
+            articles = iter_path(source, report.warnings) if self._cluster is None else self._cluster.read(source, report.warnings)
         else:
             articles = unique_articles(source, report.warnings)
         first = next(articles, None)

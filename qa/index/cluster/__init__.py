@@ -1,8 +1,9 @@
 """More than one machine: a Ray cluster embeds a build's batches and searches a collection's segments.
 
 ```
-driver (qa index / qa ask / the chat)         Ray actors, on any node
-  reads the source, plans batches   ------>   EmbeddingWorker x workers: one model each, writes a
+driver (qa index / qa ask / the chat)         Ray tasks and actors, on any node
+  lists the source's files          ------>   read tasks: parse the files (reading.py)
+  plans batches (chunk ids)         ------>   EmbeddingWorker x workers: one model each, writes a
   commits segments through the manifest <---    finished segment into <index>/.staging/ (build.py)
   embeds the question, ranks, quotes ------>  Shard x shards: the live segments, spread by size;
   (articles, chunks, sentence vectors)  <---    dense and BM25 top k of their segments (shards.py)
@@ -23,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from qa.index.cluster.build import ClusterEmbedding
     from qa.index.cluster.serving import ShardSet
     from qa.index.reader import Snapshot
+    from qa.records import Article
 
 INSTALL_HINT = "pip install -e '.[cluster]' (ray==2.60.0)"
 NAMESPACE = "qa"
@@ -115,6 +118,13 @@ class Cluster:
         from qa.index.cluster.build import ClusterEmbedding
 
         return ClusterEmbedding(index_dir, settings, bar, workers=self.workers, env=actor_env())
+
+    def read(self, path: str | os.PathLike, warnings: list[str]) -> Iterator[Article]:
+        """The articles of a file, folder or URL, as `qa.ingest.files.iter_path` gives them, with the
+        files parsed by tasks on the cluster."""
+        from qa.index.cluster.reading import read_on_cluster
+
+        return read_on_cluster(path, warnings, actor_env())
 
     def shards(self, index_dir: Path) -> ShardSet:
         """The shard actors serving `index_dir`, started on first use."""
