@@ -220,8 +220,9 @@ class ShardedLexical(LexicalIndex):
     Exact BM25 over shards takes two round trips, the counts and then the scores. The first runs
     while the question is embedded: `Index.embed_query` calls `prefetch`, which asks in the
     background for the counts of the question's words (and the Arabic spellings of its Latin
-    names, and their counts), so the search that follows finds them here and makes one trip
-    (bench/README.md, "More than one machine")."""
+    names, and their counts), so the search that follows finds them here and makes one trip. On
+    2 cores that measured within noise (bench/README.md, "More than one machine"): the count trip
+    mostly hid behind the dense search already; with cores to spare it comes off the path."""
 
     def __init__(self, parts: tuple[LexicalPart, ...], view: ShardView) -> None:
         super().__init__(parts)
