@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from qa.cli import main
+from qa.faces.cli import main
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
