@@ -29,3 +29,7 @@ class IndexMismatchError(QAError):
 
 class IndexLockedError(QAError):
     """Another process is writing to the same index folder."""
+
+
+class ClusterError(QAError):
+    """A cluster was asked for and cannot be used: Ray is not installed, or it cannot be reached."""

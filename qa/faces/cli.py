@@ -34,6 +34,17 @@ model_option = click.option(
     help="sentence-transformers model name or local folder (default: $QA_MODEL or the offline multilingual-e5-small).",
 )
 
+cluster_option = click.option(
+    "--cluster",
+    metavar="ADDRESS",
+    default=lambda: os.environ.get("QA_CLUSTER") or None,
+    show_default="$QA_CLUSTER, else none",
+    help="A Ray cluster's address (127.0.0.1:6379, auto): embed or search there (needs the `cluster` extra).",
+)
+shards_option = click.option(
+    "--shards", type=click.IntRange(1), default=None, help="With --cluster: shard actors the segments are spread over (default: one per node)."
+)
+
 
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--since, --until, --source, --category: what `qa.Filters` restricts, for search and ask."""
@@ -76,10 +87,10 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False))
 
 
-def _load(index_dir: Path, model: str | None = None):
+def _load(index_dir: Path, model: str | None = None, cluster: str | None = None, shards: int | None = None):
     from qa.index import Index
 
-    return Index.load(index_dir, model=model)
+    return Index.load(index_dir, model=model, cluster=cluster, shards=shards)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,6 +110,8 @@ def main() -> None:
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=None)
 @click.option("--checkpoint-every", type=click.IntRange(1), default=None, help="Commit after every N documents (default 500).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@cluster_option
+@click.option("--workers", type=click.IntRange(1), default=None, help="With --cluster: embedding workers, one model each (default: one per CPU, or per GPU with --device cuda).")
 @json_option
 @_friendly
 def index_command(
@@ -112,6 +125,8 @@ def index_command(
     batch_size: int | None,
     checkpoint_every: int | None,
     quiet: bool,
+    cluster: str | None,
+    workers: int | None,
     as_json: bool,
 ) -> None:
     """Index a file or folder (.txt .md .html .jsonl .xml/.rss/.atom feeds) or a page or feed URL.
@@ -133,10 +148,11 @@ def index_command(
     overrides = {k: v for k, v in options.items() if v}
     if rebuild:
         settings = Settings(model=model or default_model(), **overrides)
-        index = Index.build(source, index_dir, settings=settings, progress=not quiet)
+        index = Index.build(source, index_dir, settings=settings, progress=not quiet, cluster=cluster, workers=workers)
         report = None
     else:
-        index = Index.open(index_dir, settings=Settings(model=model or default_model(), **overrides) if model else None)
+        settings = Settings(model=model or default_model(), **overrides) if model else None
+        index = Index.open(index_dir, settings=settings, cluster=cluster, workers=workers)
         if overrides:
             index.settings = replace(index.settings, **overrides)
         report = index.sync(source, progress=not quiet) if mirror else index.add(source, progress=not quiet)
@@ -160,16 +176,18 @@ def index_command(
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True, help="How many passages.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
 @filter_options
+@cluster_option
+@shards_option
 @json_option
 @_friendly
 def search_command(
-    query: str, index_dir: Path, k: int, mode: str, since, until, sources, categories, as_json: bool
+    query: str, index_dir: Path, k: int, mode: str, since, until, sources, categories, cluster, shards, as_json: bool
 ) -> None:
     """Show the passages that best match QUERY, best first."""
     from qa.retrieve import Retriever
 
     filters = _filters(since, until, sources, categories)
-    index = _load(index_dir)
+    index = _load(index_dir, cluster=cluster, shards=shards)
     hits = Retriever(index, mode=mode).search(query, k=k, filters=filters)
     if as_json:
         for hit in hits:
@@ -188,10 +206,12 @@ def search_command(
 @click.option("--questions", type=click.File("r", encoding="utf-8"), help="A file of questions, one per line (- for stdin); prints JSON lines.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="How many passages to read.")
 @filter_options
+@cluster_option
+@shards_option
 @json_option
 @_friendly
 def ask_command(
-    question: str | None, index_dir: Path, questions, k: int | None, since, until, sources, categories, as_json: bool
+    question: str | None, index_dir: Path, questions, k: int | None, since, until, sources, categories, cluster, shards, as_json: bool
 ) -> None:
     """Answer QUESTION with verbatim quotes and numbered sources (outlet and date on each)."""
     from qa.answer.assistant import Assistant
@@ -200,7 +220,7 @@ def ask_command(
     if bool(question) == bool(questions):
         raise click.UsageError("give either a QUESTION or --questions FILE")
     filters = _filters(since, until, sources, categories)
-    assistant = Assistant(Retriever(_load(index_dir)))
+    assistant = Assistant(Retriever(_load(index_dir, cluster=cluster, shards=shards)))
     if questions is not None:
         for line in questions:
             if line.strip():
@@ -271,9 +291,11 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
 @click.option("--share", is_flag=True, help="Ask Gradio for a public link (off by default).")
+@cluster_option
+@shards_option
 @_friendly
-def serve_command(index_dir: Path, source: Path | None, host: str, port: int, share: bool) -> None:
+def serve_command(index_dir: Path, source: Path | None, host: str, port: int, share: bool, cluster: str | None, shards: int | None) -> None:
     """Open the chat app in the browser."""
     from qa.faces.ui import serve
 
-    serve(index_dir=index_dir, source=source, host=host, port=port, share=share)
+    serve(index_dir=index_dir, source=source, host=host, port=port, share=share, cluster=cluster, shards=shards)

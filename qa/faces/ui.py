@@ -243,22 +243,26 @@ def build_demo(assistant: Assistant, index: Index, *, examples: list[str]) -> gr
     return demo
 
 
-def open_index(index_dir: str | os.PathLike, source: str | os.PathLike | None = None) -> Index:
+def open_index(
+    index_dir: str | os.PathLike, source: str | os.PathLike | None = None, *, cluster: str | None = None, shards: int | None = None
+) -> Index:
     """Load the index in `index_dir`, or build it from `source` (default: the repo's seeds/) with a
-    progress bar when the folder holds none.
+    progress bar when the folder holds none; searched (and built) by the Ray cluster at `cluster`
+    when given, over `shards` shards.
 
     Raises:
         InputError: the index is absent and the source is missing or empty.
         IndexCorruptError, IndexMismatchError: the index exists but cannot be used.
+        ClusterError: the cluster cannot be used.
     """
     try:
-        return Index.load(index_dir)
+        return Index.load(index_dir, cluster=cluster, shards=shards)
     except IndexNotFoundError:
         source = Path(source) if source else SEEDS
         if not source.exists():
             raise InputError(f"no index in {index_dir} and no source {source} to build one; pass --source FOLDER") from None
         print(f"No index in {index_dir}: indexing {source} first…", flush=True)
-        return Index.build(source, index_dir, progress=True)
+        return Index.build(source, index_dir, progress=True, cluster=cluster, shards=shards)
 
 
 def serve(
@@ -267,15 +271,18 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 7860,
     share: bool = False,
+    cluster: str | None = None,
+    shards: int | None = None,
 ) -> None:
-    """Open the index once (building it from `source` if absent), load the model, and serve the app.
+    """Open the index once (building it from `source` if absent), load the model, and serve the app;
+    with `cluster`, searches run on that Ray cluster's `shards` shard actors (`Index.load`).
 
     Blocks until the server stops.
 
     Raises:
-        QAError: the index cannot be opened or built, or the model cannot be loaded.
+        QAError: the index cannot be opened or built, the model cannot be loaded, or the cluster used.
     """
-    index = open_index(index_dir, source)
+    index = open_index(index_dir, source, cluster=cluster, shards=shards)
     assistant = Assistant(Retriever(index))
     index.embed_query("warm up")  # load the model now, not on the first question
     if assistant.verifier is not None:  # and the verifier's graph (1.5 s), not on the first English question

@@ -11,52 +11,29 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from qa.config import Settings, default_model
 from qa.errors import IndexCorruptError, IndexMismatchError, InputError, QAError
-from qa.index import reader, signatures, storage, writer
+from qa.index import reader, storage, writer
+from qa.index.batches import Batch, LocalEmbedding, Staged, UpdateReport, plan, progress_bar, unique_articles
 from qa.index.overview import overview
 from qa.index.reader import LOADING, LiveSegment, Snapshot
 from qa.index.segment import Segment
-from qa.ingest.chunking import Chunker
 from qa.ingest.files import iter_path, read_path
 from qa.model.embedding import Embedder, SentenceTransformerEmbedder, fingerprint
 from qa.records import Article, Chunk
-from qa.text.sentences import split_sentences
+
+if TYPE_CHECKING:
+    from qa.index.cluster import Cluster
 
 QUERY_CACHE_SIZE = 64
 PROBE_MIN_COSINE = 0.99
 """Same model in another precision stays above 0.999; a different model lands far below."""
-
-
-@dataclass
-class UpdateReport:
-    """What an `add`, `delete` or `sync` changed, plus warnings about skipped input."""
-
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    chunks_embedded: int = 0
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "added": len(self.added),
-            "updated": len(self.updated),
-            "unchanged": len(self.unchanged),
-            "deleted": len(self.deleted),
-            "chunks_embedded": self.chunks_embedded,
-            "seconds": round(self.seconds, 3),
-            "warnings": self.warnings,
-        }
 
 
 Source = str | os.PathLike | Iterable[Article]
@@ -81,6 +58,7 @@ class Index:
         self._manifest_stamp: tuple[int, int] | None = None
         self._query_cache: dict[str, np.ndarray] = {}
         self._read_only = False
+        self._cluster: Cluster | None = None
         self._state = self._empty_state(dim=None)
 
     # ----------------------------------------------------------------- opening
@@ -94,17 +72,28 @@ class Index:
         settings: Settings | None = None,
         embedder: Embedder | None = None,
         progress: bool = True,
+        cluster: str | None = None,
+        workers: int | None = None,
+        shards: int | None = None,
     ) -> Index:
         """Index `source` (a folder, a file or articles) from scratch into `index_dir`.
 
-        An index already in the folder stays readable until the new one is committed.
+        An index already in the folder stays readable until the new one is committed. With
+        `cluster` (a Ray address, such as "127.0.0.1:6379" or "auto"), `workers` Ray actors embed the
+        batches in parallel, one model each, and write their segments into `index_dir`, which every
+        node must see; this process commits them in order, so the index is the one a local build
+        makes (`qa.index.cluster`). The returned index then searches through `shards` shard actors.
 
         Raises:
             InputError: the source is missing, empty or holds no usable document.
             IndexLockedError: another process is writing to `index_dir`.
+            ClusterError: Ray is not installed, or the cluster cannot be reached.
         """
+        if cluster is not None and embedder is not None:
+            raise InputError("a cluster build embeds with the settings' model on its own workers; pass settings, not an embedder")
         settings = settings or Settings(model=embedder.name if embedder else default_model())
         index = cls(index_dir, settings, embedder)
+        index._attach(cluster, workers=workers, shards=shards)
         with storage.writer_lock(index.index_dir):
             index._write(source, progress=progress, rebuild=True)
         return index
@@ -116,13 +105,22 @@ class Index:
         *,
         model: str | None = None,
         embedder: Embedder | None = None,
+        cluster: str | None = None,
+        shards: int | None = None,
+        workers: int | None = None,
     ) -> Index:
         """Open a committed index, verifying every file against the manifest's checksums and counts.
+
+        With `cluster` (a Ray address), dense and BM25 searches fan out to `shards` shard actors
+        (default: one per node) that hold the live segments between them, while this process keeps
+        the articles, chunks and sentence vectors that answers read; `workers` embed what `add`
+        and `sync` index. Answers are the same as without a cluster (`qa.index.cluster`).
 
         Raises:
             IndexNotFoundError: no index in that folder.
             IndexCorruptError: a file is missing, truncated or altered.
             IndexMismatchError: `model` (or the embedder's) is not the model that built the index.
+            ClusterError: Ray is not installed, or the cluster cannot be reached.
         """
         index_dir = Path(index_dir)
         manifest = storage.read_manifest(index_dir)
@@ -134,6 +132,7 @@ class Index:
                 f"use that model or rebuild with `qa index PATH --rebuild --model {wanted}`"
             )
         index = cls(index_dir, Settings.from_dict(manifest["settings"]), embedder)
+        index._attach(cluster, workers=workers, shards=shards)
         index._load_committed()
         return index
 
@@ -144,12 +143,30 @@ class Index:
         *,
         settings: Settings | None = None,
         embedder: Embedder | None = None,
+        cluster: str | None = None,
+        workers: int | None = None,
+        shards: int | None = None,
     ) -> Index:
-        """Load the index in `index_dir` if there is one, else start an empty one there (not yet saved)."""
+        """Load the index in `index_dir` if there is one, else start an empty one there (not yet saved);
+        `cluster`, `workers` and `shards` as for `load`."""
+        where = {"cluster": cluster, "workers": workers, "shards": shards}
         if (Path(index_dir) / storage.MANIFEST).exists():
-            return cls.load(index_dir, model=settings.model if settings else None, embedder=embedder)
+            return cls.load(index_dir, model=settings.model if settings else None, embedder=embedder, **where)
         settings = settings or Settings(model=embedder.name if embedder else default_model())
-        return cls(index_dir, settings, embedder)
+        index = cls(index_dir, settings, embedder)
+        index._attach(**where)
+        return index
+
+    def _attach(self, cluster: str | None, *, workers: int | None, shards: int | None) -> None:
+        """Connect to the Ray cluster at `cluster`, if one is given: the one place `qa.index` imports
+        the cluster code (and through it Ray), so a local index never does."""
+        if cluster is None:
+            if workers is not None or shards is not None:
+                raise InputError("workers and shards need a cluster: pass cluster=ADDRESS (`--cluster` in the CLI)")
+            return
+        from qa.index.cluster import Cluster
+
+        self._cluster = Cluster(cluster, workers=workers, shards=shards)
 
     # ----------------------------------------------------------------- writing
 
@@ -194,14 +211,15 @@ class Index:
         self, source: Source, *, progress: bool, rebuild: bool = False, warnings: list[str] | None = None
     ) -> UpdateReport:
         """Stream `source` through chunking, embedding and one commit per `checkpoint_every` articles:
-        memory holds one batch, whatever the source's size (a list or generator of articles is
-        consumed as it goes)."""
+        memory holds a few batches, whatever the source's size (a list or generator of articles is
+        consumed as it goes). Batches are embedded here, or by the cluster's workers when the index
+        has one (`qa.index.cluster.build`); either way they are committed here, in source order."""
         started = time.perf_counter()
         report = UpdateReport(warnings=list(warnings or []))
         if isinstance(source, (str, os.PathLike)):
-            articles = iter_path(source, report.warnings)
+            articles = iter_path(source, report.warnings) if self._cluster is None else self._cluster.read(source, report.warnings)
         else:
-            articles = _unique_articles(source, report.warnings)
+            articles = unique_articles(source, report.warnings)
         first = next(articles, None)
         if first is None and (rebuild or not self._state.articles):
             raise InputError("no usable document to index" + (f": {report.warnings[0]}" if report.warnings else ""))
@@ -209,62 +227,35 @@ class Index:
             self._catch_up()
         # A rebuild prepares its state privately: readers keep the committed one until the first commit.
         state = self._empty_state(dim=0, generation=self._committed_generation()) if rebuild else self._state
-        bar = None
+        source_articles = itertools.chain([] if first is None else [first], articles)
+        batches = plan(source_articles, state.articles.content_hash, state.next_chunk_id, self.settings, report)
+        bar = progress_bar(progress)
         try:
-            for batch in _batches(itertools.chain([] if first is None else [first], articles), self.settings.checkpoint_every):
-                pending, replaced = [], []
-                for article in batch:
-                    old_hash = state.articles.content_hash(article.id)
-                    if old_hash == article.content_hash:
-                        report.unchanged.append(article.id)
-                    else:
-                        (replaced if old_hash is not None else report.added).append(article.id)
-                        pending.append(article)
-                report.updated += replaced
-                if not pending:
-                    continue
-                if bar is None:
-                    bar = _progress_bar(progress)
-                new_chunks, vectors, sentences = self._embed(pending, bar)
-                report.chunks_embedded += len(new_chunks)
-                state = self._commit_batch(state, pending, new_chunks, vectors, sentences, replaced)
+            if self._cluster is not None:
+                embedding = self._cluster.embedding(self.index_dir, self.settings, bar)
+                if self._probe is None:
+                    self._probe = embedding.probe()
+            else:
+                embedding = LocalEmbedding(self.embedder, bar)
+            try:
+                for batch, finished in embedding.run(batches):
+                    report.chunks_embedded += batch.chunk_count
+                    state = self._commit_batch(state, batch, finished)
+            finally:
+                if self._cluster is not None:
+                    embedding.close()
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
         report.seconds = time.perf_counter() - started
         return report
 
-    def _embed(self, articles: Sequence[Article], bar) -> tuple[list[Chunk], np.ndarray, list]:
-        """Chunk and embed a batch; chunk ids are provisional (renumbered in `_apply`)."""
-        chunker = Chunker(self.settings.chunk_size, self.settings.chunk_overlap)
-        chunks: list[Chunk] = []
-        spans: list[list[tuple[int, int]]] = []
-        for article in articles:
-            for start, end in chunker.spans(article.text):
-                chunks.append(Chunk(-1, article.id, start, end, article.text[start:end]))
-                spans.append([(s - start, e - start) for s, e in split_sentences(article.text, start, end)])
-        bar.total = (bar.total or 0) + len(chunks)
-        vectors, sentence_vectors = self.embedder.encode_passages(
-            [c.text for c in chunks], spans, on_batch=bar.update
-        )
-        sentences = [
-            (np.asarray([(c.start + s, c.start + e) for s, e in sp], dtype=np.int64).reshape(-1, 2), sv)
-            for c, sp, sv in zip(chunks, spans, sentence_vectors)
-        ]
-        return chunks, vectors, sentences
-
-    def _commit_batch(
-        self, state: Snapshot, batch: Sequence[Article], chunks: list[Chunk], vectors: np.ndarray, sentences: list, replaced: list[str]
-    ) -> Snapshot:
+    def _commit_batch(self, state: Snapshot, batch: Batch, finished: Segment | Staged) -> Snapshot:
         """Commit one embedded batch as a new segment (older copies of its articles tombstoned), then
         merge by the tiered policy; readers see each step as it commits."""
-        first = state.next_chunk_id
-        numbered = [replace(chunk, id=first + i) for i, chunk in enumerate(chunks)]
-        sentences = [(spans, np.asarray(vecs, dtype=np.float16)) for spans, vecs in sentences]
-        dim = int(vectors.shape[1])
-        name = storage.segment_name(writer.next_segment_number(self.index_dir, state))
-        segment = Segment.create(name, batch, numbered, vectors, sentences, signatures.signatures(batch), dim)
-        committed = self._commit(state, new=segment, deleted=replaced, next_chunk_id=first + len(numbered), dim=dim)
+        made = {"staged": finished} if isinstance(finished, Staged) else {"new": finished}
+        next_chunk_id = batch.first_chunk_id + batch.chunk_count
+        dim = finished.dim if isinstance(finished, Staged) else finished.vectors.dim
+        committed = self._commit(state, deleted=batch.replaced, next_chunk_id=next_chunk_id, dim=dim, **made)
         self._publish(committed)
         return self._publish(writer.merge_by_policy(self.index_dir, committed, **self._meta(dim)))
 
@@ -278,9 +269,13 @@ class Index:
         }
 
     def _publish(self, state: Snapshot) -> Snapshot:
-        self._state = state
+        self._state = self._served(state)
         self._manifest_stamp = self._stamp()
         return state
+
+    def _served(self, state: Snapshot) -> Snapshot:
+        """`state` as queries read it: searched by the cluster's shards when there is one."""
+        return state if self._cluster is None else self._cluster.serve(self.index_dir, state)
 
     def optimize(self) -> dict[str, Any]:
         """Merge every segment into one (tombstoned articles dropped for good), for the fastest
@@ -315,10 +310,11 @@ class Index:
         view = Index(self.index_dir, self.settings, self._embedder)
         state, gone = self._state, set(doc_ids)
         live = [LiveSegment(p.segment, p.deleted | {d for d in gone if p.position_of(d) is not None}) for p in state.segments]
-        view._state = reader.assemble(
+        view._cluster = self._cluster
+        view._state = self._served(reader.assemble(
             live, dim=state.vectors.dim, generation=state.generation, next_chunk_id=state.next_chunk_id,
             updated_at=state.updated_at, next_segment=state.next_segment,
-        )
+        ))
         view._probe, view._embedder_checked = self._probe, self._embedder_checked
         view._manifest_stamp, view._query_cache = self._manifest_stamp, self._query_cache
         view._read_only = True
@@ -338,14 +334,14 @@ class Index:
                 stamp = self._stamp()
                 manifest = storage.read_manifest(self.index_dir)
                 try:
-                    state = reader.read_state(self.index_dir, manifest, previous=self._state)
+                    state = reader.read_state(self.index_dir, manifest, previous=self._state, stores=self._cluster is None)
                 except IndexCorruptError:
                     if attempt + 1 < attempts and self._stamp() != stamp:
                         continue
                     raise
                 self._probe = np.asarray(manifest["model"]["probe"], dtype=np.float32)
                 self._manifest_stamp = stamp
-                self._state = state
+                self._state = self._served(state)
                 return
 
     def refresh(self) -> bool:
@@ -414,6 +410,7 @@ class Index:
         """The query vector; the last few are cached, since retrieval and quoting both need it."""
         cached = self._query_cache.get(text)
         if cached is None:
+            self._state.lexical.prefetch(text)  # shards (if any) count the question's words meanwhile
             cached = self.embedder.encode_queries([text])[0]
             self._query_cache[text] = cached
             while len(self._query_cache) > QUERY_CACHE_SIZE:
@@ -470,49 +467,3 @@ class Index:
 
     def _empty_state(self, dim: int | None, generation: int = 0) -> Snapshot:
         return reader.empty(dim or 0, generation=generation, next_segment=writer.next_segment_number(self.index_dir, reader.empty(0)))
-
-
-def _unique_articles(articles: Iterable[Article], warnings: list[str]) -> Iterator[Article]:
-    """The articles with text, first of each id, as they come (warnings name the others)."""
-    seen: set[str] = set()
-    for article in articles:
-        if not isinstance(article, Article):
-            raise InputError(f"expected Article records, got {type(article).__name__}")
-        if article.id in seen:
-            warnings.append(f"{article.id}: skipped: duplicate id in this batch")
-            continue
-        if not article.text.strip():
-            warnings.append(f"{article.id}: skipped: empty document")
-            continue
-        seen.add(article.id)
-        yield article
-
-
-def _batches(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
-    batch: list[Article] = []
-    for article in articles:
-        batch.append(article)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _progress_bar(enabled: bool):
-    """A chunks-per-second bar whose total grows as each checkpoint batch is chunked."""
-    if not enabled:
-        return _NullBar()
-    from tqdm import tqdm
-
-    return tqdm(desc="Embedding", unit="chunk", total=0, dynamic_ncols=True)
-
-
-class _NullBar:
-    total: int | None = None
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass

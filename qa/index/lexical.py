@@ -200,10 +200,21 @@ class LexicalIndex:
     def _idf(self, df: int) -> float:
         return math.log(1 + (self.count - df + 0.5) / (df + 0.5))
 
+    def prefetch(self, query: str) -> None:
+        """Get ready to search `query` while the caller does something else (embeds it): nothing to
+        do here; a sharded index starts asking its shards for the words' statistics
+        (`qa.index.cluster.serving`)."""
+
+    def _prefetch(self, terms: Iterable[str]) -> None:
+        """Make the document frequencies of `terms` ready: nothing to do here, where `_df` reads the
+        postings at hand; a sharded index asks all its shards at once (`qa.index.cluster.serving`)."""
+
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         """BM25 idf of each distinct token; a token the collection never uses gets the highest idf,
         because a question word found nowhere is the strongest sign the answer is not there."""
-        return {t: self._idf(self._df(t)) for t in set(tokens)}
+        distinct = set(tokens)
+        self._prefetch(distinct)
+        return {t: self._idf(self._df(t)) for t in distinct}
 
     def known_share(self, query: str, also_known: Iterable[str] = ()) -> float:
         """Share of the question's idf mass in words the collection uses at all (function words aside:
@@ -221,9 +232,13 @@ class LexicalIndex:
         indexed Arabic terms that spell it ("Sales" -> "سايلس", `qa.text.transliterate`): an English
         question's names are what BM25 can still match in Arabic articles. The vocabulary's
         skeletons are listed once per snapshot, on the first question with such a name."""
-        names = [n for n in dict.fromkeys(latin_names(query)) if not self._df(n)]
-        if not names:
-            return {}
+        candidates = list(dict.fromkeys(latin_names(query)))
+        self._prefetch(candidates)
+        names = [n for n in candidates if not self._df(n)]
+        return self._spell(names) if names else {}
+
+    def _spell(self, names: list[str]) -> dict[str, list[str]]:
+        """`Spellings.of(names)` over the vocabulary of every segment."""
         if "spellings" not in self._memo:
             self._memo["spellings"] = Spellings({t for part in self.parts for t in part.postings.vocab})
         return self._memo["spellings"].of(names)
@@ -241,20 +256,44 @@ class LexicalIndex:
         tokens = lexical_tokens(query) + list(extra_terms)
         if not tokens or not self.count or (allowed is not None and not len(allowed)):
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        weighted = [(t, c * self._idf(self._df(t))) for t, c in Counter(tokens).items() if self._df(t)]
+        counted = Counter(tokens)
+        self._prefetch(counted)
+        weighted = [(t, c * self._idf(self._df(t))) for t, c in counted.items() if self._df(t)]
         if not weighted:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         content = [(t, w) for t, w in weighted if t not in STOPWORDS]
         function = [(t, w) for t, w in weighted if t in STOPWORDS]
-        avgdl = self._avgdl()
-        all_scores, all_ids = [], []
-        for part in self.parts:
-            scores, ids = _score_part(part, content, function, avgdl, k, allowed)
-            all_scores.append(scores)
-            all_ids.append(ids)
-        scores, ids = np.concatenate(all_scores), np.concatenate(all_ids)
+        scores, ids = self._top(content, function, self._avgdl(), k, allowed)
         order = np.lexsort((ids, -scores))[:k]
         return scores[order].astype(np.float32), ids[order]
+
+    def _top(
+        self, content: list[tuple[str, float]], function: list[tuple[str, float]], avgdl: float, k: int, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates for the top `k` (float64 scores, chunk ids; at least the best k), given the
+        question's weighted words: here each segment's best, scored in this process."""
+        return top_of_parts(self.parts, content, function, avgdl, k, allowed)
+
+
+def top_of_parts(
+    parts: Sequence[LexicalPart],
+    content: list[tuple[str, float]],
+    function: list[tuple[str, float]],
+    avgdl: float,
+    k: int,
+    allowed: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The best `k` of `parts` together (float64 scores and chunk ids, best first; equal scores: lower
+    id first), scored with the collection's statistics as given. Scores stay float64 until the
+    final merge, so merging several such results orders them exactly as one pass over all parts."""
+    all_scores, all_ids = [np.zeros(0, np.float64)], [np.zeros(0, np.int64)]
+    for part in parts:
+        scores, ids = _score_part(part, content, function, avgdl, k, allowed)
+        all_scores.append(scores)
+        all_ids.append(ids)
+    scores, ids = np.concatenate(all_scores), np.concatenate(all_ids)
+    order = np.lexsort((ids, -scores))[:k]
+    return scores[order], ids[order]
 
 
 def _score_part(

@@ -356,11 +356,12 @@ def segment_entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return list(manifest["segments"])
 
 
-def read_state(index_dir: Path, manifest: dict[str, Any], previous: Snapshot | None = None) -> Snapshot:
+def read_state(index_dir: Path, manifest: dict[str, Any], previous: Snapshot | None = None, *, stores: bool = True) -> Snapshot:
     """The committed state the manifest describes, every file verified against its size and SHA-256.
 
     Segments `previous` already holds (same name: segments are immutable) are reused, not re-read,
-    so a reader catching up with an add reads only the new segment.
+    so a reader catching up with an add reads only the new segment. `stores=False` leaves each
+    segment's vectors and postings on disk until something uses them (`Segment.read`).
 
     Raises:
         IndexCorruptError: a file is missing, truncated, altered or inconsistent with the others.
@@ -374,7 +375,7 @@ def read_state(index_dir: Path, manifest: dict[str, Any], previous: Snapshot | N
         if segment is None:
             storage.verify_folder(folder, entry["files"])
             try:
-                segment = Segment.read(folder)
+                segment = Segment.read(folder, stores=stores)
             except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
                 raise IndexCorruptError(f"{folder}: unreadable index data ({type(exc).__name__}: {exc}); {hint}".replace("\n", " ")) from exc
             segment.files = entry["files"]

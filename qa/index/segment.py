@@ -25,7 +25,8 @@ JSON lines) and generation folders of format 1 (`gen-NNNNNN`, bm25s files and so
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,30 @@ class Texts:
             raise ValueError(f"{TEXTS}: offsets do not match the file ({size} bytes)")
         buffer = np.memmap(folder / TEXTS, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
         return cls(buffer, offsets)
+
+
+class OnDisk:
+    """A segment's store (vectors or postings) read from its folder on first use, then used as the
+    store itself: attribute access is passed on. Only the driver of a cluster reads segments this
+    way, since its shards search them; a merge or a local search there still works, it just reads."""
+
+    def __init__(self, read: Callable[[], Any]) -> None:
+        self._read = read
+        self._store: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._store is not None
+
+    def __getattr__(self, name: str) -> Any:
+        store = self._store
+        if store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = self._read()
+                store = self._store
+        return getattr(store, name)
 
 
 @dataclass(eq=False)
@@ -287,8 +312,11 @@ class Segment:
         np.save(folder / minhash.SIGNATURES, self.signatures)
 
     @classmethod
-    def read(cls, folder: Path) -> Segment:
+    def read(cls, folder: Path, *, stores: bool = True) -> Segment:
         """The segment in `folder` (checksums are the caller's business: `storage.verify_folder`).
+
+        With `stores=False` the vector store and the postings are read on first use instead
+        (`OnDisk`): a process whose searches run elsewhere (`qa.index.cluster`) never reads them.
 
         Raises:
             OSError, ValueError, KeyError, TypeError, RuntimeError: unreadable or inconsistent files.
@@ -309,11 +337,17 @@ class Segment:
         if len(texts) != len(docs):
             raise ValueError(f"{folder.name}: {len(texts)} texts for {len(docs)} articles")
         ids, doc_index, starts, ends = _read_chunks(folder, docs)
-        vectors = FaissStore.load(folder / VECTORS)
-        if (folder / POSTINGS).is_dir():
-            postings = Postings.load(folder / POSTINGS)
-        else:  # a generation folder of the format before segments: bm25s files we no longer read
-            postings = Postings.build(texts[int(d)][s:e] for d, s, e in zip(doc_index, starts.tolist(), ends.tolist()))
+
+        def read_postings() -> Postings:
+            if (folder / POSTINGS).is_dir():
+                return Postings.load(folder / POSTINGS)
+            # a generation folder of the format before segments: bm25s files we no longer read
+            return Postings.build(texts[int(d)][s:e] for d, s, e in zip(doc_index, starts.tolist(), ends.tolist()))
+
+        if stores:
+            vectors, postings = FaissStore.load(folder / VECTORS), read_postings()
+        else:
+            vectors, postings = OnDisk(lambda: FaissStore.load(folder / VECTORS)), OnDisk(read_postings)
         counts, spans, sentence_vectors = _read_sentences(folder)
         if (folder / minhash.SIGNATURES).is_file():
             matrix = np.load(folder / minhash.SIGNATURES, allow_pickle=False)
@@ -329,7 +363,8 @@ class Segment:
         """Raise ValueError unless the stores agree row for row."""
         if len(self.sentence_counts) != self.count or int(np.sum(self.sentence_counts)) != len(self.sentence_spans) or len(self.sentence_spans) != len(self.sentence_vectors):
             raise ValueError(f"{self.name}: sentence store does not match the chunk store")
-        if not np.array_equal(np.sort(self.vectors.ids()), self.ids) or self.postings.count != self.count:
+        stores_read = not any(isinstance(s, OnDisk) and not s.loaded for s in (self.vectors, self.postings))
+        if stores_read and (not np.array_equal(np.sort(self.vectors.ids()), self.ids) or self.postings.count != self.count):
             raise ValueError(f"{self.name}: vector, BM25 and chunk stores disagree on chunk ids")
         if self.count and (self.doc_index.min() < 0 or self.doc_index.max() >= len(self.docs)):
             raise ValueError(f"{self.name}: a chunk names an article the segment does not hold")

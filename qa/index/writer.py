@@ -19,15 +19,19 @@ deleted leaves the manifest without a merge. `optimize` merges everything into o
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
 from qa.index import storage
 from qa.index.reader import LiveSegment, Snapshot, assemble, counts
 from qa.index.segment import Segment
+
+if TYPE_CHECKING:
+    from qa.index.batches import Staged
 
 MERGE_FACTOR = 10
 """Segments per tier before they merge: search cost grows with the segment count (one FAISS and one
@@ -88,15 +92,24 @@ def commit(
     settings: dict[str, Any],
     model: dict[str, Any],
     new: Segment | None = None,
+    staged: Staged | None = None,
     deleted: Iterable[str] = (),
     replaced: Iterable[str] = (),
     next_chunk_id: int | None = None,
     updated_at: float,
 ) -> Snapshot:
-    """Write `new` (if any) as a segment folder, then switch the manifest to `state`'s segments minus
-    `replaced` ones, with `deleted` article ids tombstoned in their segments, plus `new`.
+    """Write `new` (if any) as the next segment folder, or move `staged` (a segment another process
+    wrote and sealed, `qa.index.batches.stage`) there, then switch the manifest to `state`'s
+    segments minus `replaced` ones, with `deleted` article ids tombstoned in their segments, plus
+    the new one.
+
+    A staged folder is checked file by file against the sizes and SHA-256 its writer sealed it with
+    before it is moved in, so a folder a killed worker left half-written can never be committed.
 
     Returns the committed snapshot (assembled from `state`, which is never mutated).
+
+    Raises:
+        IndexCorruptError: a staged file is missing or differs from what its writer sealed.
     """
     try:
         previous = storage.read_manifest(index_dir)
@@ -119,16 +132,22 @@ def commit(
             if not part.live_documents:
                 continue  # every article deleted: the segment leaves the manifest
         live.append(part)
-    if new is not None:
-        folder = index_dir / new.name
+    if new is not None or staged is not None:
+        folder = index_dir / storage.segment_name(number)
         if folder.exists():  # left by a commit that crashed before its manifest switch
             shutil.rmtree(folder)
-        new.write(folder)
-        new.files = storage.seal_folder(folder)
+        if staged is not None:
+            storage.verify_folder(staged.folder, staged.files)
+            os.rename(staged.folder, folder)
+            storage.fsync_path(index_dir)
+            files = staged.files
+        else:
+            new.write(folder)
+            files = storage.seal_folder(folder)
         written = Segment.read(folder)  # the same contents, memory-mapped from the files just written
-        written.files = new.files
+        written.files = files
         live.append(LiveSegment(written))
-        number = max(number, int(new.name.removeprefix(storage.SEGMENT_PREFIX)) + 1)
+        number += 1
     snapshot = assemble(
         live,
         dim=dim,

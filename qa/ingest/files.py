@@ -67,6 +67,17 @@ def iter_path(path: str | Path, warnings: list[str]) -> Iterator[Article]:
     """
     if is_url(path):
         return iter(read_url(str(path).strip()).articles)
+    files, base = source_files(path)
+    found = (item for file in files for item in _read_file(file, file.relative_to(base).as_posix(), warnings))
+    return checked(found, warnings)
+
+
+def source_files(path: str | Path) -> tuple[list[Path], Path]:
+    """The supported files under `path` in reading order, and the folder their ids are relative to.
+
+    Raises:
+        InputError: as `read_path`.
+    """
     root = Path(path)
     if not root.exists():
         raise InputError(f"{path}: no such file or folder")
@@ -85,8 +96,15 @@ def iter_path(path: str | Path, warnings: list[str]) -> Iterator[Article]:
         base = root
         if not files:
             raise InputError(f"{path}: no {', '.join(SUPPORTED_SUFFIXES)} files in this folder")
-    found = (item for file in files for item in _read_file(file, file.relative_to(base).as_posix(), warnings))
-    return _checked(found, warnings)
+    return files, base
+
+
+def read_file(file: Path, rel: str) -> tuple[list[tuple[Article, str]], list[str]]:
+    """One file's articles (each with where it was found) and the warnings reading it gave, before
+    `checked`: what `iter_path` does per file, for a caller that reads files elsewhere
+    (`qa.index.cluster.reading`)."""
+    warnings: list[str] = []
+    return _read_file(file, rel, warnings), warnings
 
 
 def read_url(url: str) -> IngestResult:
@@ -115,11 +133,11 @@ def read_url(url: str) -> IngestResult:
             found = [(replace(page.article, id=page.article.url or fetched.url), url)]
     else:
         raise InputError(f"{url}: neither a web page nor an RSS/Atom feed (content type {kind or 'unknown'})")
-    result.articles.extend(_checked(found, result.warnings))
+    result.articles.extend(checked(found, result.warnings))
     return result
 
 
-def _checked(found: Iterable[tuple[Article, str]], warnings: list[str]) -> Iterator[Article]:
+def checked(found: Iterable[tuple[Article, str]], warnings: list[str]) -> Iterator[Article]:
     """Check each article, normalize its date, and keep the first of each id."""
     seen: dict[str, str] = {}
     for article, where in found:
