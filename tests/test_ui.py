@@ -427,8 +427,8 @@ def test_api_endpoints_are_named_and_ask_returns_the_structured_answer(seeds_ind
 # ---------------------------------------------------------------------------- filters, outlet · date, the collection
 
 from qa.errors import InputError  # noqa: E402
-from qa.faces.render_html import citation_meta, collection_html, filters_html  # noqa: E402
 from qa.faces.handlers import filters_from, per_month_frame  # noqa: E402
+from qa.faces.render_html import citation_meta, collection_html, filters_html  # noqa: E402
 from tests.chat_corpus import (  # noqa: E402
     MONTHS,
     OTHER_OUTLET,

@@ -95,7 +95,13 @@ def dropdown_choices(counts: dict[str, Any] | None) -> list[str]:
 
 
 class Handlers:
-    """The app's event handlers, sharing one assistant and one index."""
+    """The app's event handlers, sharing one assistant and one index.
+
+    Example:
+        >>> h = Handlers(Assistant(Retriever(index)), index)
+        >>> history, _, last = h.chat("من هو وزير الخارجية المغربي؟", [], None)
+        >>> history, _, last = h.chat("ومتى زار واشنطن؟", history, last)  # a follow-up, read with the last turn
+    """
 
     def __init__(self, assistant: Assistant, index: Index) -> None:
         self.assistant = assistant

@@ -229,6 +229,11 @@ class Index:
         state = self._empty_state(dim=0, generation=self._committed_generation()) if rebuild else self._state
         source_articles = itertools.chain([] if first is None else [first], articles)
         batches = plan(source_articles, state.articles.content_hash, state.next_chunk_id, self.settings, report)
+        if self._cluster is None:
+            first_batch = next(batches, None)
+            if first_batch is not None:  # a first run prepares the model (its own line) before the bar starts
+                getattr(self.embedder, "warm_up", lambda: None)()
+                batches = itertools.chain([first_batch], batches)
         bar = progress_bar(progress)
         try:
             if self._cluster is not None:
