@@ -7,8 +7,11 @@ candidate is then wrong, and the right decision is to abstain). The index also h
 articles (Jawhara FM) as distractors, because a news collection always has an on-topic sentence and
 that is what fooled the hand-set rule.
 
-Each question is asked four times: in the whole development collection with its article present
-and removed, and in a small collection of its article and two others, with and without its article.
+Each question is asked in several collections, with its article present and removed: the whole
+development collection, a small one of its article and two others, and (`--sizes`) collections of
+30, 100 and 300 articles. The model is fitted on the whole and the small one (`--fit-tiers`); the
+report gives every held-out figure per size, so a size never fitted on shows how the model holds
+between sizes.
 
 Data and splits (`qa.train.datasets.split_of`, by article): XQuAD-ar and ARCD questions in Arabic, and
 XQuAD questions in other languages (English, German, Spanish, Russian, Chinese) asked against the
@@ -68,6 +71,7 @@ SMALL_OTHERS = 2
 the others alone), like the two seed articles. Statistics such as BM25 idf and score spreads behave
 differently in a handful of articles than among thousands, and users have both."""
 SMALL_SEED = 7
+SIZED_SEED = 17
 EXTRA_QUOTE_GAP = 0.3
 """A second or third quote's log-odds must be within this many of its question's standard deviations
 of the first quote's (`AnswerModel.extra_bar`): never padding. On the training half, extra quotes
@@ -90,8 +94,10 @@ PAIRS_PER_POSITIVE = 8
 PAIR_SEED = 11
 
 
-def collect(index, sets: dict[str, list[tuple[Question, str]]], log=print) -> dict[str, np.ndarray]:
-    """Features and labels of every candidate of every question, asked with its article present and absent."""
+def collect(index, sets: dict[str, list[tuple[Question, str]]], sizes: tuple[int, ...] = (), log=print) -> dict[str, np.ndarray]:
+    """Features and labels of every candidate of every question, asked with its article present and
+    absent: in the whole collection ("full" tier), among 3 articles ("small"), and among each of
+    `sizes` articles (tier named by the size), so that the model sees collections of every size."""
     from qa.answer.assistant import Assistant
     from qa.retrieve import Retriever
 
@@ -101,17 +107,19 @@ def collect(index, sets: dict[str, list[tuple[Question, str]]], log=print) -> di
     by_article = asked_by_article(sets)
     started = time.perf_counter()
     rng = random.Random(SMALL_SEED)
+    sized = random.Random(SIZED_SEED)
     everything = index.document_ids
     groups = sorted({article_of(d) for d in everything})
     for done, (article, group) in enumerate(by_article.items(), start=1):
         own = [d for d in everything if article_of(d) == article]
-        blind = Assistant(Retriever(index.without(own)), model=_FeaturesOnly())
-        others = set(rng.sample([g for g in groups if g != article], SMALL_OTHERS))
-        kept = [d for d in everything if article_of(d) in others]
-        small = Assistant(Retriever(index.without(set(everything) - set(kept) - set(own))), model=_FeaturesOnly())
-        small_blind = Assistant(Retriever(index.without(set(everything) - set(kept))), model=_FeaturesOnly())
+        asks = [("full", 1, assistant), ("full", 0, Assistant(Retriever(index.without(own)), model=_FeaturesOnly()))]
+        for tier, draw, count in [("small", rng, SMALL_OTHERS + 1)] + [(str(size), sized, size) for size in sizes]:
+            others = set(draw.sample([g for g in groups if g != article], count - 1))
+            outside = set(everything) - {d for d in everything if article_of(d) in others}
+            asks.append((tier, 1, Assistant(Retriever(index.without(outside - set(own))), model=_FeaturesOnly())))
+            asks.append((tier, 0, Assistant(Retriever(index.without(outside)), model=_FeaturesOnly())))
         for name, q, text in group:
-            for present, who in ((1, assistant), (0, blind), (1, small), (0, small_blind)):
+            for tier, present, who in asks:
                 weighed = who.deliberate(text)
                 n = len(weighed.candidates)
                 if not n:
@@ -127,12 +135,23 @@ def collect(index, sets: dict[str, list[tuple[Question, str]]], log=print) -> di
                 columns["present"] += [present] * n
                 columns["set"] += [name] * n
                 columns["split"] += [split_of(article)] * n
+                columns["tier"] += [tier] * n
                 columns["baseline"] += _old_rule(weighed)
         if done % 20 == 0:
             log(f"{done}/{len(by_article)} articles, {time.perf_counter() - started:.0f}s")
     data = {k: np.asarray(v) for k, v in columns.items()}
     data["features"] = np.concatenate(rows).astype(np.float32)
     return data
+
+
+def rows_in(data: dict[str, np.ndarray], tiers: list[str]) -> dict[str, np.ndarray]:
+    """Only the rows asked in these collections (question numbers keep their order, so a fit on the
+    tiers an older collection had is the fit it made). `asked`, one text per asked question, is kept
+    whole. Features collected before tiers were all "full" and "small"."""
+    if "tier" not in data:
+        return data
+    keep = np.isin(data["tier"], tiers)
+    return {k: v if k == "asked" else v[keep] for k, v in data.items()}
 
 
 class _FeaturesOnly:
@@ -221,13 +240,14 @@ def questions_of(data: dict[str, np.ndarray], sentence: Logistic) -> dict[str, n
     and split, whether the sentence model's best pick holds the answer, and the old rule's score."""
     p = sentence(data["features"])
     groups = _groups(data["question"])
-    rows, present, sets, splits, right, baseline, baseline_right = [], [], [], [], [], [], []
+    rows, present, sets, splits, tiers, right, baseline, baseline_right = [], [], [], [], [], [], [], []
     for g in groups:
         best = g[int(np.argmax(p[g]))]
         rows.append(question_features(data["features"][g], p[g]))
         present.append(int(data["present"][best]))
         sets.append(str(data["set"][best]))
         splits.append(str(data["split"][best]))
+        tiers.append(str(data["tier"][best]) if "tier" in data else "")
         right.append(bool(data["label"][best]))
         old = g[int(np.argmax(data["baseline"][g]))]
         baseline.append(float(data["baseline"][old]))
@@ -237,6 +257,7 @@ def questions_of(data: dict[str, np.ndarray], sentence: Logistic) -> dict[str, n
         "present": np.asarray(present),
         "set": np.asarray(sets),
         "split": np.asarray(splits),
+        "tier": np.asarray(tiers),
         "right": np.asarray(right),
         "baseline": np.asarray(baseline),
         "baseline_right": np.asarray(baseline_right),
@@ -280,6 +301,19 @@ def report(asked: dict[str, np.ndarray], model: AnswerModel, split: str) -> dict
     return out
 
 
+def report_by_size(asked: dict[str, np.ndarray], model: AnswerModel, split: str) -> dict[str, Any]:
+    """The model's figures per question set and collection asked in ("full", "small" or a size),
+    fitted on or not: a size left out of fitting shows whether the model holds between sizes."""
+    score = model.question(asked["features"])
+    out: dict[str, Any] = {}
+    for name in sorted(set(asked["set"].tolist())):
+        for tier in sorted(set(asked["tier"].tolist())):
+            mask = (asked["set"] == name) & (asked["split"] == split) & (asked["tier"] == tier)
+            if mask.any():
+                out.setdefault(name, {})[tier] = figures(score[mask], asked["present"][mask], asked["right"][mask], model.threshold)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.train", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="folder with xquad/, arcd/ and news/")
@@ -287,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-dir", type=Path, default=Path(".cache/train-index"))
     parser.add_argument("--features", type=Path, default=Path(".cache/train-features.npz"), help="reused when present (delete to recollect)")
     parser.add_argument("--precision", default="auto")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[30, 100, 300], help="collection sizes (articles) asked besides the whole and 3")
+    parser.add_argument("--fit-tiers", default="full,small", help="which collections the model is fitted on (full, small or a size)")
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
     parser.add_argument("--leave-out", default="", help="a question set left out of training (e.g. arcd), to check transfer")
     parser.add_argument("--verifier", action="store_true", help="fine-tune the verifier (qa.train.verifier) instead")
@@ -303,26 +339,31 @@ def main(argv: list[str] | None = None) -> int:
         articles, sets = question_sets(args.data, CROSS_LINGUAL)
         distractors = load_news(args.data / "news" / "jawharafm.jsonl.gz", args.distractors)
         index = open_index(args.index_dir, articles + distractors, args.precision)
-        data = collect(index, sets, log)
+        data = collect(index, sets, tuple(args.sizes), log=log)
         args.features.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(args.features, **data)
     if list(data["features"].shape[1:]) != [len(FEATURES)]:
         raise SystemExit(f"{args.features} holds other features; delete it and run again")
-    train = (data["split"] == "train") & (data["set"] != args.leave_out)
-    sentence = ranker(data["features"][train], data["label"][train], data["question"][train])
-    asked = questions_of(data, sentence)
+    fit_tiers = args.fit_tiers.split(",")
+    fitted = rows_in(data, fit_tiers)
+    train = (fitted["split"] == "train") & (fitted["set"] != args.leave_out)
+    sentence = ranker(fitted["features"][train], fitted["label"][train], fitted["question"][train])
+    every = questions_of(data, sentence)
+    asked = rows_in(every, fit_tiers)
     fit_on = (asked["split"] == "train") & (asked["set"] != args.leave_out)
     question = logistic(asked["features"][fit_on], asked["present"][fit_on])
     arabic = fit_on & np.isin(asked["set"], ARABIC_SETS) & (asked["present"] == 1)
     threshold = threshold_for(question(asked["features"][arabic]), TARGET_PRESENT_ABSTENTION)
     model = AnswerModel(sentence, question, threshold, EXTRA_QUOTE_GAP, NEIGHBOUR_GAP, meta={})
     result = {"threshold": round(threshold, 4), "train": report(asked, model, "train"), "heldout": report(asked, model, "heldout")}
+    if len(set(every["tier"].tolist())) > 1:
+        result["heldout_by_size"] = report_by_size(every, model, "heldout")
     meta = {
         "trained_by": "python -m qa.train" + (f" --leave-out {args.leave_out}" if args.leave_out else ""),
         "data": "XQuAD-ar, ARCD train, XQuAD " + ",".join(CROSS_LINGUAL) + f" questions on Arabic paragraphs; {args.distractors} Jawhara FM distractors",
         "split": "by article, qa.train.datasets.split_of (train half fitted, heldout half reported)",
         "sentence_rows": int(train.sum()),
-        "positives": int(data["label"][train].sum()),
+        "positives": int(fitted["label"][train].sum()),
         "questions": int(fit_on.sum()),
         "heldout": result["heldout"],
     }

@@ -1,0 +1,53 @@
+"""`python -m qa.train`'s bookkeeping over collection sizes: which rows a fit reads, and the per-size report."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa.answer.model import AnswerModel, Logistic
+from qa.train.answer_model import rows_in, report_by_size
+
+
+def _rows() -> dict[str, np.ndarray]:
+    """Six candidate rows of four asked questions, in the order `collect` writes them."""
+    return {
+        "features": np.arange(12, dtype=np.float32).reshape(6, 2),
+        "label": np.array([1, 0, 0, 1, 0, 0]),
+        "question": np.array([0, 0, 1, 2, 2, 3]),
+        "tier": np.array(["full", "full", "30", "small", "small", "30"]),
+        "asked": np.array(["q0", "q1", "q2", "q3"]),
+    }
+
+
+def test_a_fit_on_some_collections_reads_their_rows_in_order_and_keeps_per_question_columns() -> None:
+    kept = rows_in(_rows(), ["full", "small"])
+    assert kept["question"].tolist() == [0, 0, 2, 2]
+    assert kept["label"].tolist() == [1, 0, 1, 0]
+    assert kept["features"][:, 0].tolist() == [0.0, 2.0, 6.0, 8.0]
+    assert kept["asked"].tolist() == ["q0", "q1", "q2", "q3"]  # one per asked question, not per row
+
+
+def test_features_collected_before_sizes_existed_are_read_whole() -> None:
+    older = {k: v for k, v in _rows().items() if k != "tier"}
+    assert rows_in(older, ["full", "small"]) is older
+
+
+def test_the_report_gives_each_set_its_figures_in_each_collection() -> None:
+    # The question model's probability is the first feature: 0.9, 0.8 present; 0.1, 0.2 absent.
+    question = Logistic(np.zeros(1, np.float32), np.ones(1, np.float32), np.ones(1, np.float32), 0.0)
+    model = AnswerModel(question, question, threshold=0.5, extra_quote_gap=0.3, neighbour_gap=0.6, meta={})
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    asked = {
+        "features": logit(np.array([[0.9], [0.1], [0.8], [0.6]])),
+        "present": np.array([1, 0, 1, 0]),
+        "right": np.array([True, False, False, False]),
+        "set": np.array(["arcd"] * 4),
+        "split": np.array(["heldout"] * 4),
+        "tier": np.array(["full", "full", "30", "30"]),
+    }
+    by_size = report_by_size(asked, model, "heldout")
+    assert by_size["arcd"]["full"]["abstain_when_absent"] == 1.0
+    assert by_size["arcd"]["full"]["best_sentence_right"] == 1.0
+    assert by_size["arcd"]["30"]["abstain_when_absent"] == 0.0  # 0.6 is above the threshold
+    assert by_size["arcd"]["30"]["best_sentence_right"] == 0.0
+    assert report_by_size(asked, model, "train") == {}
