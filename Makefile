@@ -6,11 +6,13 @@ QUESTION ?= ما هي المبادرات التي يشرف عليها المغر
 
 .PHONY: demo serve test browser-deps eval
 
+# -qq: pip still stops on errors, but a machine's own index settings and setuptools' editable-install
+# notice do not fill the first screen.
 $(BIN)/qa: requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements-dev.txt
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -qq --upgrade pip
+	$(BIN)/pip install -qq -r requirements-dev.txt
+	$(BIN)/pip install -qq --no-deps -e .
 	touch $@
 
 index/manifest.json: | $(BIN)/qa
