@@ -6,7 +6,8 @@ answers dense and BM25 searches over chunks and sentences, with filters and dele
 one immutable segment on disk and commit it through the manifest; `reader` serves the live segments;
 `faiss_backend` and `lexical` are the vector and BM25 stores of a segment; `selection` turns filters
 into the chunks a search may return; `signatures` groups syndicated copies; `overview` sums up the
-collection for `qa stats`; `cluster` spreads building and serving over Ray (the optional extra). Storage never imports search or answering.
+collection for `qa stats`; `cluster` spreads building and serving over Ray (the optional extra).
+Storage never imports search or answering.
 """
 
 from qa.index.base import Index, Snapshot, UpdateReport
