@@ -38,7 +38,7 @@ test: $(BIN)/qa browser-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 	QA_PRECISION=float32 $(BIN)/python -m pytest -q -p no:cacheprovider -m quality
 
-# The README's answer figures: held-out XQuAD-ar articles among 3,000 real news articles, Arabic and English questions.
+# A README figure: English questions on the held-out XQuAD-ar articles among 3,000 real news articles.
 eval: $(BIN)/qa
 	$(BIN)/python -m qa.eval ../shared/data/xquad/xquad.ar.json --split heldout --question-lang-file ../shared/data/xquad/xquad.en.json \
 		--distractors ../shared/data/news/jawharafm.jsonl.gz
