@@ -26,6 +26,7 @@ import numpy as np
 
 from qa import Assistant, Retriever
 from qa.model.embedding import PASSAGE_PROMPT, QUERY_PROMPT
+from qa.model.verifier import logit
 from qa.train.answer_model import DATA, logistic
 from qa.train.datasets import contains_answer, load_news, open_index, question_sets, split_of
 
@@ -59,14 +60,14 @@ def collect(index, sets, limit: int | None) -> list[dict]:
             weighed = assistant.deliberate(text)
             if not weighed.candidates:
                 continue
-            p = np.clip(weighed.probabilities, 1e-6, 1 - 1e-6)
-            top = np.argsort(-p, kind="stable")[:TOP]
+            logits = logit(weighed.probabilities)
+            top = np.argsort(-logits, kind="stable")[:TOP]
             articles = weighed.snapshot.articles
             cands = [weighed.candidates[i] for i in top]
             texts = [articles[c.doc_id].text[c.start : c.end] for c in cands]
             labels = [int(c.doc_id == q.doc_id and contains_answer(t, q.answers)) for c, t in zip(cands, texts)]
             rows.append({"set": name, "split": split_of(q.article), "question": text, "sentences": texts,
-                         "logit": np.log(p[top] / (1 - p[top])), "label": np.asarray(labels)})
+                         "logit": logits[top], "label": np.asarray(labels)})
     return rows
 
 
