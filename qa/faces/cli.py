@@ -10,6 +10,8 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
+from contextvars import ContextVar
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import click
 
 from qa.errors import QAError
+from qa.faces.streams import stdout_for_json_only
 
 DEFAULT_INDEX_DIR = "index"
 
@@ -68,13 +71,24 @@ def _filters(since: str | None, until: str | None, sources: tuple[str, ...], cat
     return None if filters.empty else filters
 
 
+_json_out: ContextVar[Any] = ContextVar("json_out", default=None)
+"""Where `_print_json` writes while a command that prints JSON runs (None: standard output)."""
+
+
 def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into one line on stderr and exit code 1."""
+    """Turn library errors into one line on stderr and exit code 1. A command that prints JSON
+    (`--json`, `ask --questions`) keeps standard output for the JSON alone (`qa.faces.streams`)."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        prints_json = kwargs.get("as_json") or kwargs.get("questions") is not None
         try:
-            return command(*args, **kwargs)
+            with stdout_for_json_only() if prints_json else nullcontext() as out:
+                token = _json_out.set(out)
+                try:
+                    return command(*args, **kwargs)
+                finally:
+                    _json_out.reset(token)
         except QAError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
@@ -84,7 +98,7 @@ def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False))
+    click.echo(json.dumps(data, ensure_ascii=False), file=_json_out.get())
 
 
 def _load(index_dir: Path, model: str | None = None, cluster: str | None = None, shards: int | None = None):
