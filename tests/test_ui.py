@@ -406,7 +406,8 @@ def test_api_endpoints_are_named_and_ask_returns_the_structured_answer(seeds_ind
     try:
         client = gradio_client.Client(demo.local_url, verbose=False)
         endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-        assert {"/ask", "/chat", "/add_files", "/stats"} <= set(endpoints)
+        assert {"/ask", "/chat", "/stats"} <= set(endpoints)
+        assert "/add_files" not in endpoints  # only the editors' chat, built with `upload`, has it
         data = client.predict(INITIATIVES, api_name="/ask")
         expected = assistant.ask(INITIATIVES).to_dict()
         assert json.loads(json.dumps(data)) == json.loads(json.dumps(expected))
