@@ -21,9 +21,12 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["AUDIT_FILE", "ACTIONS", "entry_text", "read_log", "record_changes"]
+if TYPE_CHECKING:
+    from qa.index import Index, UpdateReport
+
+__all__ = ["AUDIT_FILE", "ACTIONS", "entry_text", "read_log", "record_changes", "record_report"]
 
 AUDIT_FILE = "audit.jsonl"
 ACTIONS = ("add", "update", "delete")
@@ -60,6 +63,27 @@ def record_changes(
         out.flush()
         os.fsync(out.fileno())
     return entries
+
+
+def record_report(
+    index: Index,
+    report: UpdateReport,
+    *,
+    user: str,
+    via: str,
+    client: str | None = None,
+    deleted_hashes: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Append what `report` (of a write to `index`, just committed) changed: added and updated ids
+    with the hashes of the versions now indexed, deleted ids with those of `deleted_hashes` (read
+    before the deletion; None when unknown)."""
+    known = deleted_hashes or {}
+
+    def hashed(ids: list[str]) -> list[tuple[str, str | None]]:
+        return [(doc_id, index.article(doc_id).content_hash) for doc_id in ids]
+
+    changes = {"add": hashed(report.added), "update": hashed(report.updated), "delete": [(d, known.get(d)) for d in report.deleted]}
+    return record_changes(index.index_dir, user=user, via=via, client=client, changes=changes)
 
 
 def read_log(index_dir: str | os.PathLike) -> Iterator[dict[str, Any]]:

@@ -93,6 +93,19 @@ def _load(index_dir: Path, model: str | None = None, cluster: str | None = None,
     return Index.load(index_dir, model=model, cluster=cluster, shards=shards)
 
 
+def _audit(index, report, *, deleted_hashes: dict[str, str] | None = None) -> None:
+    """Log a committed change in the index folder's audit log, as this machine's user ("cli")."""
+    import getpass
+
+    from qa.faces.audit import record_report
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    record_report(index, report, user=user, via="cli", deleted_hashes=deleted_hashes)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="qa")
 def main() -> None:
@@ -156,6 +169,7 @@ def index_command(
         if overrides:
             index.settings = replace(index.settings, **overrides)
         report = index.sync(source, progress=not quiet) if mirror else index.add(source, progress=not quiet)
+        _audit(index, report)  # ids --sync deleted are logged without hashes: reading every article first would cost O(N)
     stats = index.stats()
     if as_json:
         _print_json({"report": report.to_dict() if report else None, "stats": stats})
@@ -241,7 +255,10 @@ def ask_command(
 def delete_command(doc_ids: tuple[str, ...], index_dir: Path, as_json: bool) -> None:
     """Remove documents (by id, as `qa search --json` shows) and all their chunks."""
     index = _load(index_dir)
+    known = set(index.document_ids)
+    hashes = {d: index.article(d).content_hash for d in doc_ids if d in known}
     report = index.delete(doc_ids)
+    _audit(index, report, deleted_hashes=hashes)
     if as_json:
         _print_json({"report": report.to_dict(), "stats": index.stats()})
         return

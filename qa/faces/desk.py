@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from qa.errors import InputError
-from qa.faces.audit import record_changes
+from qa.faces.audit import record_report
 from qa.faces.uploads import UploadResult, add_uploads
 from qa.index import Index, UpdateReport
 from qa.ingest.files import checked, parse_jsonl
@@ -96,23 +96,8 @@ class Desk:
             if not hashes:
                 raise NotFound(f"no such document: {', '.join(doc_ids)}")
             report = self.index.delete(list(hashes))
-            record_changes(
-                self.index.index_dir,
-                user=user,
-                via=via,
-                client=client,
-                changes={"delete": [(d, hashes[d]) for d in report.deleted]},
-            )
+            record_report(self.index, report, user=user, via=via, client=client, deleted_hashes=hashes)
             return report
 
     def _audit(self, report: UpdateReport, *, user: str, via: str, client: str | None) -> None:
-        def hashed(ids: list[str]) -> list[tuple[str, str | None]]:
-            return [(d, self.index.article(d).content_hash) for d in ids]
-
-        record_changes(
-            self.index.index_dir,
-            user=user,
-            via=via,
-            client=client,
-            changes={"add": hashed(report.added), "update": hashed(report.updated), "delete": [(d, None) for d in report.deleted]},
-        )
+        record_report(self.index, report, user=user, via=via, client=client)
