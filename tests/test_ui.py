@@ -320,7 +320,8 @@ def test_bad_uploads_are_refused_and_leave_the_index_intact(tmp_path: Path, inde
     assert "big.txt:" in reasons and "over the limit" in reasons
     assert index_copy.stats()["documents"] == before["documents"]
     assert (index_copy.index_dir / "manifest.json").read_bytes() == manifest
-    assert list((index_copy.index_dir / UPLOADS_DIR).iterdir()) == []  # nothing kept, staging removed
+    assert not (index_copy.index_dir / UPLOADS_DIR).exists()  # nothing kept: uploads/ is made only for kept files
+    assert not list(index_copy.index_dir.glob(".incoming-*"))  # and the staging folder is removed
     assert_inert(result.message())
 
 
