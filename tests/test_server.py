@@ -387,3 +387,23 @@ def test_with_readers_login_every_call_needs_a_key(tmp_path: Path, seeds_index) 
         assert client.post("/login", data={"username": "rami", "password": "wrong password"}).status_code == 400
         assert client.post("/login", data={"username": "rami", "password": PASSWORD}).status_code == 200
         assert client.get("/config").status_code == 200
+
+
+def test_serving_beyond_this_machine_prints_who_can_do_what(tmp_path: Path, seeds_index, monkeypatch, capsys) -> None:
+    """`serve` up to the point where uvicorn would take over: one line on who can do what, printed
+    only when the address is reachable from other machines."""
+    import uvicorn
+
+    from qa.faces.server import serve
+
+    shutil.copytree(seeds_index.index_dir, tmp_path / "index")
+    add_user(tmp_path / "editors.json", "amina", PASSWORD)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, *args, **kwargs: None)
+    serve(tmp_path / "index", host="0.0.0.0", port=7999, editors=tmp_path / "editors.json")
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Serving")]
+    assert lines == [
+        "Serving on 0.0.0.0:7999, reachable from other machines: anyone can ask, search and read; "
+        "1 editor (amina) can add and delete articles with a password or API key; 60 questions a minute per client."
+    ]
+    serve(tmp_path / "index", host="127.0.0.1", port=7999)
+    assert "Serving" not in capsys.readouterr().out

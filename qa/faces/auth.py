@@ -148,6 +148,11 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
+@functools.cache
+def _decoy() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
 class Users:
     """The users file, read once when the server starts.
 
@@ -203,7 +208,7 @@ class Users:
         if entry and entry.get("password") and verify_password(password, entry["password"]):
             return User(name, entry["role"])
         if not entry:  # spend the same time on an unknown name as on a wrong password
-            verify_password(password, hash_password("", salt=b"\0" * 16))
+            verify_password(password, _decoy())
         with self._lock:
             self._failures.setdefault(name, []).append(now)
         return None
@@ -367,13 +372,26 @@ class Policy:
         return self.users.names("editor") if self.users else []
 
     def may_log_in(self, name: str, password: str) -> bool:
-        """Gradio's `auth` for the readers' chat (with `--readers-login`): any user of the file."""
+        """Whether `name` may log in to the readers' chat (with `--readers-login`): any user of the file."""
         return self.users is not None and self.users.login(name, password) is not None
 
     def editor_may_log_in(self, name: str, password: str) -> bool:
-        """Gradio's `auth` for the editors' chat: editors only."""
+        """Whether `name` may log in to the editors' chat: editors only."""
         user = self.users.login(name, password) if self.users else None
         return user is not None and user.editor
+
+    async def login(self, name: str, password: str) -> bool:
+        """Gradio's `auth` for the readers' chat: `may_log_in` in a worker thread, so a flood of
+        logins (40 ms of scrypt each) never stalls the event loop that serves everyone else."""
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(self.may_log_in, name, password)
+
+    async def editor_login(self, name: str, password: str) -> bool:
+        """Gradio's `auth` for the editors' chat: `editor_may_log_in` in a worker thread."""
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(self.editor_may_log_in, name, password)
 
     def is_editor(self, name: str | None) -> bool:
         """Whether `name` (a logged-in chat user) is an editor of the file; checked again on each write."""

@@ -51,12 +51,15 @@ class Desk:
         self.max_articles = min(max_articles, index.settings.checkpoint_every)
         self._lock = threading.Lock()
 
-    def add_files(self, files: Sequence[str | os.PathLike], *, user: str, via: str, client: str | None = None) -> UploadResult:
+    def add_files(
+        self, files: Sequence[str | os.PathLike], *, user: str, via: str, client: str | None = None, progress: bool = False
+    ) -> UploadResult:
         """Index uploaded files (`qa.faces.uploads.add_uploads`: each checked, refused files named
-        with a reason); the result, its report None when nothing was indexed."""
+        with a reason); the result, its report None when nothing was indexed. `progress` shows the
+        embedding bar (the chat tracks it)."""
         with self._lock:
             self.index.refresh()
-            result = add_uploads(self.index, files, max_files=self.max_files, max_bytes=self.max_file_bytes, progress=False)
+            result = add_uploads(self.index, files, max_files=self.max_files, max_bytes=self.max_file_bytes, progress=progress)
             if result.report is not None:
                 self._audit(result.report, user=user, via=via, client=client)
             return result

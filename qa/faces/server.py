@@ -462,7 +462,7 @@ def build_app(index: Index, assistant: Assistant, policy: Policy, *, examples: l
 
     mount = dict(css=CSS, ssr_mode=False, max_file_size=limits.max_file_bytes, show_error=True, footer_links=["api", "gradio"])
     if policy.editors:
-        def upload(files: list[str] | str | None, request: gr.Request) -> tuple[str, str]:
+        def upload(files: list[str] | str | None, request: gr.Request, progress=gr.Progress(track_tqdm=True)) -> tuple[str, str]:
             """Index uploaded files as the logged-in editor (checked again here: the login is Gradio's)."""
             name = getattr(request, "username", None)
             index.refresh()
@@ -474,7 +474,7 @@ def build_app(index: Index, assistant: Assistant, policy: Policy, *, examples: l
             files = [files] if isinstance(files, (str, os.PathLike)) else files
             client = request.client.host if request.client else None
             try:
-                result = desk.add_files(files, user=name, via="chat", client=client)
+                result = desk.add_files(files, user=name, via="chat", client=client, progress=True)
             except QAError as exc:
                 return f"❌ {safe_text(str(exc))} (the index is unchanged)", status
             return result.message(), status_markdown(index.stats())
@@ -489,7 +489,7 @@ def build_app(index: Index, assistant: Assistant, policy: Policy, *, examples: l
             app,
             editor_demo,
             EDITOR_PATH,
-            auth=policy.editor_may_log_in,
+            auth=policy.editor_login,
             auth_message="Editors: log in with the name and password of `qa user add` · المحررون: سجلوا الدخول",
             **mount,
         )
@@ -503,7 +503,7 @@ def build_app(index: Index, assistant: Assistant, policy: Policy, *, examples: l
         app,
         reader_demo,
         "/",
-        auth=policy.may_log_in if policy.readers_login else None,
+        auth=policy.login if policy.readers_login else None,
         auth_message="Log in with the name and password of `qa user add` · سجلوا الدخول" if policy.readers_login else None,
         **mount,
     )
