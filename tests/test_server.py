@@ -214,6 +214,9 @@ def test_bad_questions_get_400_with_one_line(server: Server) -> None:
     assert status == 400 and _is_error(body, "since")
     status, body, _ = server.call("POST", "/api/v1/ask", {"query": INITIATIVES}, key=server.keys["rami"])
     assert status == 400 and _is_error(body)
+    mangled = {"question": "ومتى سيتم إطلاقها؟", "previous_question": INITIATIVES, "previous_answer": {"quotes": "x"}}
+    status, body, _ = server.call("POST", "/api/v1/ask", mangled, key=server.keys["rami"])
+    assert status == 400 and _is_error(body, "previous_answer")
 
 
 # ---------------------------------------------------------------------------- readers

@@ -301,7 +301,12 @@ def build_app(index: Index, assistant: Assistant, policy: Policy, *, examples: l
         def answer() -> dict[str, Any]:
             index.refresh()
             filters = filters_from(body.since, body.until, body.sources, body.categories)
-            turn = ask_in_context(assistant, body.question.strip(), body.previous_question or None, body.previous_answer, filters=filters)
+            try:
+                turn = ask_in_context(assistant, body.question.strip(), body.previous_question or None, body.previous_answer, filters=filters)
+            except (TypeError, KeyError, AttributeError, ValueError) as exc:
+                if body.previous_answer is None:
+                    raise
+                raise InputError("previous_answer is not an answer of this API; send the previous response's JSON as it came") from exc
             return turn.answer.to_dict()
 
         return await in_queue(answer)
