@@ -364,7 +364,7 @@ def test_without_editors_nobody_can_add_articles(tmp_path: Path, seeds_index) ->
         for key in (None, "qa_anything"):
             headers = {"Authorization": f"Bearer {key}"} if key else {}
             refused = client.post("/api/v1/documents", json={"articles": [DESALINATION]}, headers=headers)
-            assert refused.status_code == 403 and "without --editors" in refused.json()["error"]
+            assert refused.status_code == 403 and "without editors" in refused.json()["error"]
         assert client.delete("/api/v1/documents/000_9744522dcfbc0ba7.txt").status_code == 403
         assert client.get("/editor/").status_code == 404 or "qa-upload" not in client.get("/editor/").text
         assert client.get("/api/v1/stats").json()["documents"] == 2

@@ -270,7 +270,7 @@ def build_app(index: Index, assistant: Assistant, policy: Policy, *, examples: l
 
     def editor(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
         if not policy.editors:  # whatever the key: there is no one it could belong to
-            raise _refuse(403, "this server takes no articles: it was started without --editors FILE")
+            raise _refuse(403, "this server takes no articles: it was started without editors (--editors FILE)")
         who = caller(request, credentials)
         if who.user is None:
             raise _refuse(401, "adding and deleting articles needs an editor's API key: 'Authorization: Bearer KEY'", {"WWW-Authenticate": "Bearer"})
