@@ -107,6 +107,19 @@ def _load(index_dir: Path, model: str | None = None, cluster: str | None = None,
     return Index.load(index_dir, model=model, cluster=cluster, shards=shards)
 
 
+def _audit(index, report, *, deleted_hashes: dict[str, str] | None = None) -> None:
+    """Log a committed change in the index folder's audit log, as this machine's user ("cli")."""
+    import getpass
+
+    from qa.faces.audit import record_report
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    record_report(index, report, user=user, via="cli", deleted_hashes=deleted_hashes)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="qa")
 def main() -> None:
@@ -170,6 +183,7 @@ def index_command(
         if overrides:
             index.settings = replace(index.settings, **overrides)
         report = index.sync(source, progress=not quiet) if mirror else index.add(source, progress=not quiet)
+        _audit(index, report)  # ids --sync deleted are logged without hashes: reading every article first would cost O(N)
     stats = index.stats()
     if as_json:
         _print_json({"report": report.to_dict() if report else None, "stats": stats})
@@ -255,7 +269,10 @@ def ask_command(
 def delete_command(doc_ids: tuple[str, ...], index_dir: Path, as_json: bool) -> None:
     """Remove documents (by id, as `qa search --json` shows) and all their chunks."""
     index = _load(index_dir)
+    known = set(index.document_ids)
+    hashes = {d: index.article(d).content_hash for d in doc_ids if d in known}
     report = index.delete(doc_ids)
+    _audit(index, report, deleted_hashes=hashes)
     if as_json:
         _print_json({"report": report.to_dict(), "stats": index.stats()})
         return
@@ -305,11 +322,95 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
 @click.option("--share", is_flag=True, help="Ask Gradio for a public link (off by default).")
+@click.option(
+    "--editors",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=lambda: os.environ.get("QA_EDITORS") or None,
+    show_default="$QA_EDITORS, else none: nobody can add articles",
+    help="The users file of `qa user add`: editors add and delete articles (chat login at /editor/, or an API key).",
+)
+@click.option("--readers-login", is_flag=True, help="Everyone logs in (chat) or sends an API key, readers too (needs --editors).")
+@click.option("--asks-per-minute", type=click.IntRange(1), default=60, show_default=True, help="Questions and searches per client per minute.")
+@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="REST questions answered at once.")
+@click.option("--queue", "waiting", type=click.IntRange(0), default=64, show_default=True, help="REST questions that may wait; more get 429.")
 @cluster_option
 @shards_option
 @_friendly
-def serve_command(index_dir: Path, source: Path | None, host: str, port: int, share: bool, cluster: str | None, shards: int | None) -> None:
-    """Open the chat app in the browser."""
-    from qa.faces.ui import serve
+def serve_command(
+    index_dir: Path,
+    source: Path | None,
+    host: str,
+    port: int,
+    share: bool,
+    editors: Path | None,
+    readers_login: bool,
+    asks_per_minute: int,
+    workers: int,
+    waiting: int,
+    cluster: str | None,
+    shards: int | None,
+) -> None:
+    """Serve the chat (readers at /, editors at /editor/) and the REST API (/api/v1/docs)."""
+    from qa.faces.auth import Limits
+    from qa.faces.server import serve
 
-    serve(index_dir=index_dir, source=source, host=host, port=port, share=share, cluster=cluster, shards=shards)
+    limits = Limits(asks_per_minute=asks_per_minute, workers=workers, waiting=waiting)
+    serve(
+        index_dir=index_dir,
+        source=source,
+        host=host,
+        port=port,
+        share=share,
+        cluster=cluster,
+        shards=shards,
+        editors=editors,
+        readers_login=readers_login,
+        limits=limits,
+    )
+
+
+@main.group("user")
+def user_group() -> None:
+    """Manage the users file of `qa serve --editors FILE`."""
+
+
+@user_group.command("add")
+@click.argument("name")
+@click.option("--editors", "users_file", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The users file (created if absent).")
+@click.option("--role", type=click.Choice(["editor", "reader"]), default="editor", show_default=True, help="Editors add and delete articles; readers only ask.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin instead of asking.")
+@json_option
+@_friendly
+def user_add_command(name: str, users_file: Path, role: str, password_stdin: bool, as_json: bool) -> None:
+    """Create or update user NAME with a password (asked, or --password-stdin) and a new API key,
+    printed once: only hashes are stored."""
+    from qa.faces.auth import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    key = add_user(users_file, name, password, role=role)
+    if as_json:
+        _print_json({"user": name, "role": role, "file": str(users_file), "api_key": key})
+        return
+    click.echo(f"{role} {name} saved in {users_file}. API key (shown once; send it as 'Authorization: Bearer KEY'):", err=True)
+    click.echo(key)
+
+
+@main.command("log")
+@index_dir_option
+@click.option("-n", "last", type=click.IntRange(1), default=None, help="Only the last N entries.")
+@json_option
+@_friendly
+def log_command(index_dir: Path, last: int | None, as_json: bool) -> None:
+    """The audit log: who added, updated or deleted which articles, when, with their content hashes."""
+    from collections import deque
+
+    from qa.faces.audit import entry_text, read_log
+
+    entries = list(deque(read_log(index_dir), maxlen=last)) if last else list(read_log(index_dir))
+    for entry in entries:
+        click.echo(json.dumps(entry, ensure_ascii=False) if as_json else entry_text(entry))
+    if not entries and not as_json:
+        click.echo(f"no changes logged in {index_dir}", err=True)
