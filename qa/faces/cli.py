@@ -411,6 +411,9 @@ def log_command(index_dir: Path, last: int | None, as_json: bool) -> None:
 
     entries = list(deque(read_log(index_dir), maxlen=last)) if last else list(read_log(index_dir))
     for entry in entries:
-        click.echo(json.dumps(entry, ensure_ascii=False) if as_json else entry_text(entry))
+        if as_json:
+            _print_json(entry)
+        else:
+            click.echo(entry_text(entry))
     if not entries and not as_json:
         click.echo(f"no changes logged in {index_dir}", err=True)
