@@ -1,0 +1,433 @@
+"""Counts read out of news sentences, as intervals, with the noun they count.
+
+Outlets that report one event write its figures many ways: "13 قتيلا", "١٣ قتيلاً", "ثلاثة عشر
+قتيلا", "نحو 13 قتيلا", "13 شخصا على الأقل", "قتيلين", "عشرات القتلى". To tell whether two reports
+disagree (`qa.answer.disagreement`), each figure is read as an interval of what it can mean:
+
+- digits of any script (Arabic-Indic ٠-٩, Persian ۰-۹), with ٫ as the decimal and ٬ as the
+  thousands separator, and a scale word after them ("2.5 مليون", "13 ألف");
+- number words, compounds joined with و ("ثلاثة وأربعين", "مئة وعشرون"), teens ("ثلاثة عشر"),
+  hundreds and thousands ("ستة آلاف"), and duals of a counted noun ("قتيلين", "شخصين": two);
+- hedges: نحو، حوالي، قرابة، زهاء، ما يقارب ("about") widen the figure by ±`ABOUT`; أكثر من، على
+  الأقل، ما لا يقل عن، ما يزيد عن make it a lower bound, أقل من an upper one; عشرات، مئات، آلاف،
+  بضعة are ranges; "بين 10 و15" is the range it says;
+- "4 بينهم المهاجم" and "3 إضافة إلى المهاجم" (one counted with the attacker, one beside him) both
+  become 3-4, so that they agree.
+
+Each figure carries the noun it counts, read beside it: a category for what tolls count
+(`killed`, `injured`, `aboard`, `arrested`, `missing`), or else the noun after the number
+("صاروخا" -> "صاروخ"). Killed is only ever compared with killed. A figure inside a breakdown
+("قتل 13 بينهم 4 أطفال") is marked `part`, and figures that are dates, years, times or percentages
+are not counts at all.
+
+Why not pyarabic's `number` module: it reads compound number words well (`text2number`), but not
+duals ("قتيلين" -> 0), hedges or ranges, and it returns word positions, while quotes here need
+character offsets into the raw article; what it does well is the 40 lines of tables below.
+
+Pure text rules; no model. Offsets always point into the raw text given.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from qa.text.normalize import normalize
+
+__all__ = ["ABOUT", "Count", "category_of", "counts_in", "update_cue"]
+
+ABOUT = 0.10
+""""نحو 100" reads as 90-110: the issue's rule for approximate figures."""
+INFINITY = math.inf
+
+
+def _forms(words: str) -> frozenset[str]:
+    return frozenset(normalize(w) for w in words.split())
+
+
+_UNITS: dict[str, int] = {}
+for _value, _words in {
+    1: "واحد واحدة أحد إحدى",
+    2: "اثنان اثنين اثنتان اثنتين اثنا اثني اثنتا اثنتي",
+    3: "ثلاث ثلاثة",
+    4: "أربع أربعة",
+    5: "خمس خمسة",
+    6: "ست ستة",
+    7: "سبع سبعة",
+    8: "ثمان ثماني ثمانية",
+    9: "تسع تسعة",
+    10: "عشر عشرة",
+}.items():
+    for _w in _words.split():
+        _UNITS[normalize(_w)] = _value
+_TENS = {normalize(w): v for v, ws in {
+    20: "عشرون عشرين", 30: "ثلاثون ثلاثين", 40: "أربعون أربعين", 50: "خمسون خمسين", 60: "ستون ستين",
+    70: "سبعون سبعين", 80: "ثمانون ثمانين", 90: "تسعون تسعين",
+}.items() for w in ws.split()}  # fmt: skip
+_HUNDREDS = {normalize(w): v for v, ws in {
+    100: "مئة مائة مئه", 200: "مئتان مئتين مائتان مائتين", 300: "ثلاثمئة ثلاثمائة", 400: "أربعمئة أربعمائة",
+    500: "خمسمئة خمسمائة", 600: "ستمئة ستمائة", 700: "سبعمئة سبعمائة", 800: "ثمانمئة ثمانمائة ثمانيمئة",
+    900: "تسعمئة تسعمائة",
+}.items() for w in ws.split()}  # fmt: skip
+_SCALES = {normalize(w): v for v, ws in {
+    1000: "ألف آلاف ألفا", 2000: "ألفان ألفين", 10**6: "مليون ملايين", 2 * 10**6: "مليونان مليونين",
+    10**9: "مليار مليارات", 100: "مئة مائة",
+}.items() for w in ws.split()}  # fmt: skip
+_PLURAL_SCALES = _forms("آلاف ملايين مليارات")
+_ENGLISH = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_ENGLISH_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
+# Vague plurals: how many each can mean.
+_RANGES = {normalize(w): r for w, r in {
+    "عشرات": (20, 99), "مئات": (200, 999), "آلاف": (2000, 9999), "بضعة": (3, 9), "بضع": (3, 9),
+    "dozens": (24, 99), "hundreds": (200, 999), "thousands": (2000, 9999), "several": (3, 9),
+}.items()}  # fmt: skip
+
+# Hedges: read on the (at most three) normalized words before or after a figure.
+_ABOUT_BEFORE = [tuple(normalize(p).split()) for p in (
+    "نحو", "حوالي", "حوالى", "قرابة", "زهاء", "ما يقارب", "ما يناهز", "يقارب", "يناهز", "قرابه", "تقريبا",
+    "about", "around", "nearly", "approximately", "roughly", "almost", "some",
+)]  # fmt: skip
+_LOWER_BEFORE = [tuple(normalize(p).split()) for p in (
+    "أكثر من", "ما لا يقل عن", "لا يقل عن", "على الأقل", "ما يزيد عن", "ما يزيد على", "يزيد عن", "يزيد على",
+    "ما يربو على", "يربو على", "more than", "at least", "over",
+)]  # fmt: skip
+_UPPER_BEFORE = [tuple(normalize(p).split()) for p in ("أقل من", "ما يقل عن", "less than", "fewer than", "up to")]
+_ABOUT_AFTER = [tuple(normalize(p).split()) for p in ("تقريبا", "أو نحو ذلك")]
+_LOWER_AFTER = [tuple(normalize(p).split()) for p in ("على الأقل", "at least", "or more", "أو أكثر")]
+
+# "4 بينهم المهاجم" counts the attacker; "3 إضافة إلى المهاجم" does not.
+_PERPETRATORS = _forms("المهاجم المهاجمين الانتحاري منفذ منفذي المسلح المسلحين الجاني المفجر attacker attackers gunman bomber")
+_INCLUDING = [tuple(normalize(p).split()) for p in ("بينهم", "من بينهم", "بمن فيهم", "منهم", "including", "among them")]
+_PLUS = [tuple(normalize(p).split()) for p in ("إضافة إلى", "بالإضافة إلى", "فضلا عن", "علاوة على", "إلى جانب", "plus", "besides")]
+
+CATEGORIES: dict[str, frozenset[str]] = {
+    "killed": _forms(
+        "قتل قتلى قتيل قتيلا قتيلين قتيلان القتلى مقتل لقي لقوا حتفه حتفهم مصرع وفاة توفي توفوا وفيات الوفيات موت "
+        "ضحايا الضحايا ضحية قضوا يقتل قتلوا قتلت أودى أودت جثث جثة "
+        "killed dead died death deaths fatalities killing lives"
+    ),
+    "injured": _forms(
+        "جرح جرحى جريح جريحا جريحين جريحان الجرحى إصابة إصابات الإصابات أصيب أصيبوا إصابة مصاب مصابا مصابين "
+        "المصابين يصاب بجروح بجراح اصابة اصابات اصيب injured wounded hurt injuring injuries"
+    ),
+    "aboard": _forms("راكب ركاب راكبا الركاب متن ركابها passengers aboard board passenger"),
+    "arrested": _forms("اعتقال اعتقل معتقل معتقلين توقيف أوقف موقوفين القبض arrested detained arrests"),
+    "missing": _forms("مفقود مفقودين المفقودين فقد فقدان missing"),
+}
+"""What a toll counts, read from the words beside its figure. A figure whose neighbours name none of
+these counts the noun after it."""
+_CATEGORY_OF = {form: name for name, forms in CATEGORIES.items() for form in forms}
+# Generic nouns after a figure: "13 شخصا قتلوا" counts people killed, read further on.
+_GENERIC = _forms("شخص شخصا أشخاص الأشخاص شخصين شخصان مدني مدنيا مدنيين مدنيون فلسطيني فلسطينيا فلسطينيين people persons civilians others آخرين آخرون آخر على الأقل")
+# The singular nouns whose dual (-ين / -ان) is a count of two.
+_DUAL_STEMS = _forms("قتيل جريح شخص طفل رجل امرأت جندي راكب")
+_BREAKDOWN = _forms("بينهم منهم بينها منها including among")
+_NOT_COUNT_AFTER = _forms("عاما عام سنة سنوات ساعة ساعات دقيقة دقائق يوما أيام يوم شهرا أشهر % بالمئة بالمائة في_المئة مرة مرات years year hours days percent")
+_UPDATE_CUES = [tuple(normalize(p).split()) for p in (
+    "ارتفعت الحصيلة", "ارتفع عدد", "ارتفعت حصيلة", "ارتفع", "ارتفعت", "حصيلة جديدة", "حصيلة أولية", "حصيلة اولية",
+    "حتى الآن", "حصيلة غير نهائية", "rose to", "risen to", "has risen", "so far", "new toll", "preliminary toll",
+)]  # fmt: skip
+
+_TOKEN = re.compile(r"\d(?:[\d٬٫.,]*\d)?|(?:[^\W\d_]|[\u064b-\u065f\u0670\u0640])+|%|٪")
+_DIGIT_VALUE = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_YEAR = re.compile(r"^(1[89]\d\d|20\d\d)$")
+
+
+@dataclass(frozen=True)
+class Count:
+    """A figure in a sentence: `text[start:end]` as written, the interval it means, and what it counts."""
+
+    start: int
+    end: int
+    low: float
+    high: float
+    noun: str
+    """A category of `CATEGORIES` ("killed"), else the normalized noun after the figure, else ""."""
+    part: bool = False
+    """Inside a breakdown ("بينهم 4 أطفال"): a share of another figure, not a toll of its own."""
+
+    @property
+    def normalized(self) -> str:
+        """"13", "12-14" for an interval, "13+" for a lower bound, "<13" for an upper one."""
+        low = _plain(self.low)
+        if self.high == INFINITY:
+            return f"{low}+"
+        high = _plain(self.high)
+        if self.low <= 0 and self.high < INFINITY and low != high:
+            return f"<{high}" if self.low == 0 else f"{low}-{high}"
+        return low if low == high else f"{low}-{high}"
+
+    def overlaps(self, other: Count) -> bool:
+        """Whether the two figures can be the same number (then they do not disagree)."""
+        return self.low <= other.high and other.low <= self.high
+
+
+def _plain(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+@dataclass(frozen=True)
+class _Word:
+    start: int
+    end: int
+    norm: str
+
+
+def _words(text: str) -> list[_Word]:
+    out = []
+    for m in _TOKEN.finditer(text):
+        norm = normalize(m.group())
+        out.append(_Word(m.start(), m.end(), norm if norm else m.group()))
+    return out
+
+
+def _bare(norm: str) -> str:
+    """A number word without a glued و / ب / ل ("وعشرين" -> "عشرين")."""
+    if len(norm) > 2 and norm[0] in "وبل" and (norm[1:] in _UNITS or norm[1:] in _TENS or norm[1:] in _HUNDREDS or norm[1:] in _SCALES):
+        return norm[1:]
+    return norm
+
+
+def _digits(raw: str) -> float | None:
+    s = raw.translate(_DIGIT_VALUE).replace("٬", ",").replace("٫", ".")
+    if re.fullmatch(r"\d{1,3}(,\d{3})+", s):
+        s = s.replace(",", "")
+    elif re.fullmatch(r"\d{1,3}(\.\d{3})+", s) and not re.fullmatch(r"\d\.\d{3}", s):
+        s = s.replace(".", "")  # "1.500" in Maghrebi writing
+    s = s.replace(",", ".")
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def _word_value(norm: str) -> int | None:
+    w = _bare(norm)
+    for table in (_UNITS, _TENS, _HUNDREDS):
+        if w in table:
+            return table[w]
+    return _ENGLISH.get(w)
+
+
+def _match_before(words: list[_Word], i: int, phrases: list[tuple[str, ...]]) -> int:
+    """How many words before position `i` form one of `phrases` (0 when none)."""
+    for p in sorted(phrases, key=len, reverse=True):
+        n = len(p)
+        if i - n >= 0 and tuple(_glueless(w.norm) for w in words[i - n : i]) == p:
+            return n
+    return 0
+
+
+def _match_after(words: list[_Word], j: int, phrases: list[tuple[str, ...]], skip: int = 2) -> int:
+    """End index of one of `phrases` starting within `skip` words after `j`, else 0."""
+    for k in range(j, min(j + skip + 1, len(words))):
+        for p in phrases:
+            if tuple(_glueless(w.norm) for w in words[k : k + len(p)]) == p:
+                return k + len(p)
+    return 0
+
+
+def _glueless(norm: str) -> str:
+    return norm[1:] if len(norm) > 3 and norm[0] == "و" and not norm.startswith("وف") else norm
+
+
+def _number_at(words: list[_Word], i: int) -> tuple[float, int] | None:
+    """The value of the number that starts at word `i` and the index after it, or None."""
+    w = words[i]
+    if w.norm[0].isdigit():
+        value = _digits(w.norm)
+        if value is None:
+            return None
+        j = i + 1
+        if j < len(words) and _bare(words[j].norm) in _SCALES and _bare(words[j].norm) != normalize("مئة"):
+            value *= 1000 if _bare(words[j].norm) in _forms("ألف آلاف ألفا") else _SCALES[_bare(words[j].norm)]
+            j += 1
+        elif j < len(words) and words[j].norm in _ENGLISH_SCALES:
+            value *= _ENGLISH_SCALES[words[j].norm]
+            j += 1
+        return value, j
+    if _word_value(w.norm) is None and _bare(w.norm) not in _SCALES:
+        return None
+    if w.norm.startswith("ال"):
+        return None  # "الاثنين" is Monday, "الثلاث" a definite adjective
+    total, j, current = 0, i, 0
+    while j < len(words):
+        norm = _bare(words[j].norm)
+        value = _word_value(words[j].norm)
+        if j > i and not (words[j].norm.startswith("و") or norm in _SCALES or norm in (normalize("عشر"), normalize("عشرة"))):
+            if not (words[j].norm in _ENGLISH or words[j].norm in _ENGLISH_SCALES or words[j].norm == "and"):
+                break
+        if words[j].norm == "and":
+            j += 1
+            continue
+        if value is not None:
+            if value == 10 and current and current < 10 and j > i:
+                current += 10  # "ثلاثة عشر"
+            else:
+                current += value
+        elif norm in _SCALES or words[j].norm in _ENGLISH_SCALES:
+            scale = _SCALES.get(norm) or _ENGLISH_SCALES[words[j].norm]
+            if norm in _PLURAL_SCALES:
+                scale = {normalize("آلاف"): 1000, normalize("ملايين"): 10**6, normalize("مليارات"): 10**9}[norm]
+            if scale in (2000, 2 * 10**6):
+                current, scale = max(current, 1) * 2, scale // 2
+            total += max(current, 1) * scale
+            current = 0
+        else:
+            break
+        j += 1
+    total += current
+    return (float(total), j) if total else None
+
+
+def category_of(norm_words: list[str]) -> str:
+    """The toll category named by any of `norm_words`, or ""."""
+    for w in norm_words:
+        for form in (w, _glueless(w), w[1:] if len(w) > 3 and w[0] in "وبل" else w, w[2:] if w.startswith("ال") else w):
+            if form in _CATEGORY_OF:
+                return _CATEGORY_OF[form]
+    return ""
+
+
+def _noun_of(words: list[_Word], i: int, j: int, boundaries: set[int], ends: dict[int, int] | None = None) -> str:
+    """What the figure at words[i:j] counts: the word after it when it names a category or a noun,
+    else a category named up to three words before it or four after it (within its clause)."""
+    ends = ends or {}
+    after = [w.norm for w in words[j : j + 4]]
+    if after and category_of(after[:1]):
+        return category_of(after[:1])
+    stop_back = max([b for b in boundaries if b < i] + [max(0, i - 4)])
+    if stop_back in ends and stop_back < i:
+        stop_back = min(i, ends[stop_back] + 1)  # past the previous figure and its own noun
+    before = [w.norm for w in words[stop_back:i]]
+    found = category_of(list(reversed(before)))
+    if found:
+        return found
+    stop_ahead = min([b for b in boundaries if b > j] + [j + 4])
+    found = category_of([w.norm for w in words[j:stop_ahead]])
+    if found:
+        return found
+    if after and after[0] not in _GENERIC and not after[0][0].isdigit():
+        noun = after[0]
+        return noun[2:] if noun.startswith("ال") else noun
+    return ""
+
+
+def counts_in(text: str) -> list[Count]:
+    """Every count in `text`, in order, with its interval, noun and offsets.
+
+    Example:
+        >>> [(text[c.start:c.end], c.normalized, c.noun) for text in ["قتل نحو ١٠٠ شخص وأصيب 20 آخرون"]
+        ...  for c in counts_in(text)]
+        [('نحو ١٠٠', '90-110', 'killed'), ('20', '20', 'injured')]
+    """
+    words = _words(text)
+    found: list[Count] = []
+    # A word is a boundary when a number sits there (nouns are read up to the next figure).
+    starts: dict[int, tuple[float, int]] = {}
+    i = 0
+    while i < len(words):
+        got = _number_at(words, i)
+        if got is not None:
+            starts[i] = got
+            i = got[1]
+        else:
+            i += 1
+    boundaries = set(starts)
+    ends = {k: v[1] for k, v in starts.items()}
+    consumed: set[int] = set()
+    for i, w in enumerate(words):
+        bare = _glueless(w.norm)
+        stem = bare[:-2] if len(bare) > 4 else ""
+        if i not in starts and bare.endswith(("ين", "ان")) and stem in _DUAL_STEMS:
+            found.append(Count(w.start, w.end, 2, 2, category_of([w.norm]) or stem))
+            continue
+        vague = _RANGES.get(_bare(w.norm))
+        if i not in starts and vague is not None and not (i > 0 and i - 1 in starts):
+            noun = category_of([x.norm for x in words[i + 1 : i + 3]]) or _noun_of(words, i, i + 1, boundaries)
+            first = i - _match_before(words, i, _ABOUT_BEFORE + _LOWER_BEFORE)
+            found.append(Count(words[first].start, w.end, vague[0], vague[1], noun))
+    for i, (value, j) in sorted(starts.items()):
+        raw = words[i].norm
+        if _YEAR.match(raw) or _is_date_part(words, i, j) or ":" in text[max(0, words[i].start - 1) : words[i].end + 1]:
+            continue
+        if j < len(words) and words[j].norm in _NOT_COUNT_AFTER or text[words[i].end : words[i].end + 2].strip()[:1] in ("%", "٪"):
+            continue
+        low, high, first, last = value, value, i, j
+        if n := _match_before(words, i, _ABOUT_BEFORE):
+            low, high, first = value * (1 - ABOUT), value * (1 + ABOUT), i - n
+        elif n := _match_before(words, i, _LOWER_BEFORE):
+            low, high, first = value, INFINITY, i - n
+        elif n := _match_before(words, i, _UPPER_BEFORE):
+            low, high, first = 0.0, value, i - n
+        if i in consumed:
+            continue
+        if _match_before(words, first, [(normalize("بين"),)]) and j < len(words):
+            k = j + 1 if words[j].norm == "و" else j
+            if k in starts and (k > j or words[j].norm.startswith("و")):
+                consumed.add(k)
+                high, last = starts[k][0], starts[k][1]
+                j = last
+        if end := _match_after(words, j, _LOWER_AFTER):
+            low, high, last = value, INFINITY, end
+        elif end := _match_after(words, j, _ABOUT_AFTER, skip=1):
+            low, high, last = value * (1 - ABOUT), value * (1 + ABOUT), end
+        if _match_after(words, j, _INCLUDING, skip=3) and _perpetrator_follows(words, j):
+            low = min(low, value - 1)
+        elif _match_after(words, j, _PLUS, skip=3) and _perpetrator_follows(words, j):
+            high = max(high, value + 1)
+        noun = _noun_of(words, first, j, boundaries, ends)
+        part = any(words[k].norm in _BREAKDOWN or _glueless(words[k].norm) in _BREAKDOWN for k in range(max(0, first - 2), first))
+        found.append(Count(words[first].start, words[max(last, j) - 1].end, low, high, noun, part))
+    return _with_crew(text, sorted(found, key=lambda c: c.start))
+
+
+_CREW = _forms("طاقم الطاقم طاقمها للطاقم crew")
+
+
+def _with_crew(text: str, found: list[Count]) -> list[Count]:
+    """"60 راكبا و6 أفراد للطاقم", "26 من الركاب وأفراد طاقمها المكون من ستة": the first figure counts
+    passengers, the total with the crew is the sum, so the figure reads as 60-66 (it agrees with a
+    report of 66 on board, and with one of 60 passengers)."""
+    out = list(found)
+    for k, (a, b) in enumerate(zip(found, found[1:])):
+        if not a.noun or a.part or a.high == INFINITY:
+            continue
+        between = [normalize(w) for w in _TOKEN.findall(text[a.end : b.end + 40])][:8]
+        if any(w in _CREW or w[1:] in _CREW or w[2:] in _CREW for w in between) and b.noun in ("", a.noun, "افراد", "اعضاء"):
+            out[k] = Count(a.start, a.end, a.low, a.high + b.high, a.noun, a.part)
+    return out
+
+
+def _perpetrator_follows(words: list[_Word], j: int) -> bool:
+    return any(_glueless(w.norm) in _PERPETRATORS or w.norm in _PERPETRATORS for w in words[j : j + 6])
+
+
+_MONTH_WORDS = _forms(
+    "يناير فبراير مارس أبريل إبريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر نوفمبر ديسمبر كانون شباط آذار نيسان "
+    "أيار حزيران تموز آب أيلول تشرين جانفي فيفري أفريل ماي جوان جويلية أوت"
+) | frozenset("january february march april may june july august september october november december".split())
+
+
+def _is_date_part(words: list[_Word], i: int, j: int) -> bool:
+    """A day of the month ("15 مارس", "March 15") is part of a date, not a count."""
+    after = words[j].norm if j < len(words) else ""
+    before = words[i - 1].norm if i else ""
+    return after in _MONTH_WORDS or _glueless(after) in _MONTH_WORDS or before in _MONTH_WORDS
+
+
+def update_cue(text: str) -> bool:
+    """Whether `text` says its figure is an update of an earlier one ("ارتفعت الحصيلة إلى", "rose to",
+    "حصيلة أولية", "حتى الآن")."""
+    norms = [_glueless(w.norm) for w in _words(text)]
+    for p in _UPDATE_CUES:
+        n = len(p)
+        if any(tuple(norms[k : k + n]) == p for k in range(len(norms) - n + 1)):
+            return True
+    return False
