@@ -275,7 +275,8 @@ def dates_in(text: str, published: str | None) -> list[tuple[int, int, str]]:
             continue
         if day_value is None or day_value.year not in _YEARS:
             continue
-        if found and not folded[found[-1][1] : m.start()].strip(" ,،"):
+        both_weekdays = m.group("weekday") and found and folded[found[-1][0] : found[-1][1]].strip().startswith(tuple(_WEEKDAY_BY_NAME))
+        if found and not folded[found[-1][1] : m.start()].strip(" ,،") and not both_weekdays:
             found[-1] = (found[-1][0], m.end(), day_value.isoformat())  # "الخميس 8 مارس": one day, as written
         else:
             found.append((m.start(), m.end(), day_value.isoformat()))

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from qa.text.normalize import normalize
 
-__all__ = ["ABOUT", "Count", "category_of", "counts_in", "update_cue"]
+__all__ = ["ABOUT", "CATEGORIES", "GROUPS", "Count", "category_of", "counts_in", "group_of", "update_cue"]
 
 ABOUT = 0.10
 """"نحو 100" reads as 90-110: the issue's rule for approximate figures."""
@@ -123,16 +123,48 @@ CATEGORIES: dict[str, frozenset[str]] = {
 """What a toll counts, read from the words beside its figure. A figure whose neighbours name none of
 these counts the noun after it."""
 _CATEGORY_OF = {form: name for name, forms in CATEGORIES.items() for form in forms}
+GROUPS: dict[str, frozenset[str]] = {
+    "forces": _forms(
+        "جندي جنديا جنود الجنود جنديين عسكري عسكريا عسكريين العسكريين الجيش قوات القوات شرطي شرطيا الشرطة "
+        "رجال_الأمن الأمن الامن ضابط ضباط الدرك حرس soldiers soldier troops police policemen officers"
+    ),
+    "militants": _forms(
+        "مسلح مسلحا مسلحين المسلحين إرهابي إرهابيا إرهابيين الإرهابيين تكفيري تكفيريا التكفيريين متشدد متشددا "
+        "متشددين مقاتل مقاتلا مقاتلين المقاتلين داعش ميليشيا ميليشيات مليشيات الميليشيات المليشيات الحوثي "
+        "الحوثيين حوثيا militants militant fighters insurgents gunmen terrorists"
+    ),
+    "children": _forms("طفل طفلا أطفال الأطفال أطفالا طفلين طفلان children child kids"),
+    "women": _forms("امرأة امرأتان امرأتين نساء النساء سيدة سيدات women"),
+}
+"""Who a toll counts, read after its figure ("7 من أفراد الجيش", "71 إرهابيا"): soldiers killed are
+not compared with militants killed."""
+_GROUP_OF = {form: name for name, forms in GROUPS.items() for form in forms}
+
+
+def group_of(norm_words: list[str]) -> str:
+    """The group (`GROUPS`) the first of `norm_words` that names one belongs to, or ""."""
+    for w in norm_words:
+        for form in (w, _glueless(w), w[1:] if len(w) > 3 and w[0] in "وبل" else w):
+            if form in _GROUP_OF:
+                return _GROUP_OF[form]
+    return ""
 # Generic nouns after a figure: "13 شخصا قتلوا" counts people killed, read further on.
 _GENERIC = _forms("شخص شخصا أشخاص الأشخاص شخصين شخصان مدني مدنيا مدنيين مدنيون فلسطيني فلسطينيا فلسطينيين people persons civilians others آخرين آخرون آخر على الأقل")
 # The singular nouns whose dual (-ين / -ان) is a count of two.
 _DUAL_STEMS = _forms("قتيل جريح شخص طفل رجل امرأت جندي راكب")
 _BREAKDOWN = _forms("بينهم منهم بينها منها including among")
 _NOT_COUNT_AFTER = _forms("عاما عام سنة سنوات ساعة ساعات دقيقة دقائق يوما أيام يوم شهرا أشهر % بالمئة بالمائة في_المئة مرة مرات years year hours days percent")
-_UPDATE_CUES = [tuple(normalize(p).split()) for p in (
-    "ارتفعت الحصيلة", "ارتفع عدد", "ارتفعت حصيلة", "ارتفع", "ارتفعت", "حصيلة جديدة", "حصيلة أولية", "حصيلة اولية",
-    "حتى الآن", "حصيلة غير نهائية", "rose to", "risen to", "has risen", "so far", "new toll", "preliminary toll",
+_RISE_CUES = [tuple(normalize(p).split()) for p in (
+    "ارتفعت الحصيلة", "ارتفع عدد", "ارتفعت حصيلة", "ارتفع", "ارتفعت", "ارتفاع", "تضاعفت", "تضاعف", "لتصل إلى",
+    "لترتفع", "ليرتفع", "زيادة", "حصيلة جديدة", "آخر حصيلة", "rose to", "risen to", "has risen", "new toll",
 )]  # fmt: skip
+_OPEN_CUES = [tuple(normalize(p).split()) for p in (
+    "حصيلة أولية", "حصيلة اولية", "إحصاءات أولية", "حتى الآن", "حتى الساعة", "حتى اللحظة", "حصيلة غير نهائية",
+    "في عداد المفقودين", "لا يزالون مفقودين", "so far", "preliminary toll", "still missing",
+)]  # fmt: skip
+"""Update cues come in two kinds: a later report says the toll rose (ارتفعت الحصيلة، حصيلة جديدة،
+"rose to"), an earlier one says its toll is not final (حصيلة أولية، حتى الآن، people still missing)."""
+
 
 _TOKEN = re.compile(r"\d(?:[\d٬٫.,]*\d)?|(?:[^\W\d_]|[\u064b-\u065f\u0670\u0640])+|%|٪")
 _DIGIT_VALUE = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
@@ -151,6 +183,14 @@ class Count:
     """A category of `CATEGORIES` ("killed"), else the normalized noun after the figure, else ""."""
     part: bool = False
     """Inside a breakdown ("بينهم 4 أطفال"): a share of another figure, not a toll of its own."""
+    group: str = ""
+    """Who is counted, when the words after the figure say it (`GROUPS`: "forces", "militants", ...)."""
+    named: frozenset[str] = frozenset()
+    """Every category named beside the figure (`noun` is the nearest)."""
+
+    def counts(self, noun: str) -> bool:
+        """Whether the figure can be read as a count of `noun` (its own noun, or a category beside it)."""
+        return self.noun == noun or noun in self.named
 
     @property
     def normalized(self) -> str:
@@ -254,8 +294,10 @@ def _number_at(words: list[_Word], i: int) -> tuple[float, int] | None:
         return value, j
     if _word_value(w.norm) is None and _bare(w.norm) not in _SCALES:
         return None
-    if w.norm.startswith("ال"):
+    if w.norm.startswith("ال") and _word_value(w.norm[2:]) is not None:
         return None  # "الاثنين" is Monday, "الثلاث" a definite adjective
+    if _bare(w.norm) in _PLURAL_SCALES or (w.norm.startswith("ال") and w.norm not in _SCALES):
+        return None  # "آلاف" alone is a range (`_RANGES`), "الألف" an ordinal
     total, j, current = 0, i, 0
     while j < len(words):
         norm = _bare(words[j].norm)
@@ -295,28 +337,53 @@ def category_of(norm_words: list[str]) -> str:
     return ""
 
 
+def _new_clause(norm: str) -> bool:
+    """A word with a glued conjunction ("وأصيب", "وإصابة") starts the next clause of a sentence."""
+    return len(norm) > 3 and norm[0] == "و" and not norm.startswith("وف")
+
+
 def _noun_of(words: list[_Word], i: int, j: int, boundaries: set[int], ends: dict[int, int] | None = None) -> str:
-    """What the figure at words[i:j] counts: the word after it when it names a category or a noun,
-    else a category named up to three words before it or four after it (within its clause)."""
+    """What the figure at words[i:j] counts: the word after it when it names a category, else a
+    category named before it (up to `BACK_WORDS`, not past the previous figure and its own noun), else
+    one named in the few words after it before the next clause, else the noun after it."""
+    return _nouns(words, i, j, boundaries, ends)[0]
+
+
+def _nouns(
+    words: list[_Word], i: int, j: int, boundaries: set[int], ends: dict[int, int] | None = None
+) -> tuple[str, frozenset[str]]:
+    """`_noun_of`, and every category named in the figure's windows: "مصرع جميع ركاب الطائرة البالغ
+    عددهم 39" counts the aboard and the killed alike."""
     ends = ends or {}
-    after = [w.norm for w in words[j : j + 4]]
-    if after and category_of(after[:1]):
-        return category_of(after[:1])
-    stop_back = max([b for b in boundaries if b < i] + [max(0, i - 4)])
-    if stop_back in ends and stop_back < i:
-        stop_back = min(i, ends[stop_back] + 1)  # past the previous figure and its own noun
-    before = [w.norm for w in words[stop_back:i]]
-    found = category_of(list(reversed(before)))
+    ahead = []
+    for w in words[j : j + 4]:
+        if (ahead and _new_clause(w.norm)) or (not ahead and _new_clause(w.norm) and category_of([w.norm])):
+            break
+        ahead.append(w.norm)
+    previous = max([b for b in boundaries if b < i], default=None)
+    stop_back = max(0, i - BACK_WORDS)
+    if previous is not None and previous >= stop_back:
+        after_previous = ends.get(previous, previous + 1)
+        own_noun = after_previous < i and not _new_clause(words[after_previous].norm)
+        stop_back = min(i, after_previous + (1 if own_noun else 0))
+    before = list(reversed([w.norm for w in words[stop_back:i]]))
+    stop_ahead = min([b for b in boundaries if b > j] + [j + len(ahead)])
+    following = [w.norm for w in words[j:stop_ahead]]
+    named = frozenset(c for c in (category_of([w]) for w in before + following) if c)
+    if ahead and category_of(ahead[:1]):
+        return category_of(ahead[:1]), named
+    found = category_of(before) or category_of(following)
     if found:
-        return found
-    stop_ahead = min([b for b in boundaries if b > j] + [j + 4])
-    found = category_of([w.norm for w in words[j:stop_ahead]])
-    if found:
-        return found
-    if after and after[0] not in _GENERIC and not after[0][0].isdigit():
-        noun = after[0]
-        return noun[2:] if noun.startswith("ال") else noun
-    return ""
+        return found, named
+    if ahead and ahead[0] not in _GENERIC and not ahead[0][0].isdigit() and len(ahead[0]) > 2:
+        noun = ahead[0]
+        return (noun[2:] if noun.startswith("ال") else noun), named
+    return "", named
+
+
+BACK_WORDS = 8
+"""How far back a figure's category is looked for: "ارتفع عدد القتلى الفلسطينيين في أحداث غزة، يوم
+الجمعة، إلى 3 أشخاص" names what it counts seven words before the figure."""
 
 
 def counts_in(text: str) -> list[Count]:
@@ -342,20 +409,31 @@ def counts_in(text: str) -> list[Count]:
     boundaries = set(starts)
     ends = {k: v[1] for k, v in starts.items()}
     consumed: set[int] = set()
+    skip: set[int] = set()
     for i, w in enumerate(words):
         bare = _glueless(w.norm)
         stem = bare[:-2] if len(bare) > 4 else ""
         if i not in starts and bare.endswith(("ين", "ان")) and stem in _DUAL_STEMS:
-            found.append(Count(w.start, w.end, 2, 2, category_of([w.norm]) or stem))
+            beside, named = _nouns(words, i, i + 1, boundaries, ends)
+            noun = category_of([w.norm]) or (beside if beside in CATEGORIES else stem)
+            found.append(Count(w.start, w.end, 2, 2, noun, False, group_of([w.norm]), named))
             continue
-        vague = _RANGES.get(_bare(w.norm))
+        vague = _RANGES.get(_bare(w.norm)) or _RANGES.get(_glueless(w.norm).removeprefix("ال"))
+        if i in skip:
+            continue
         if i not in starts and vague is not None and not (i > 0 and i - 1 in starts):
-            noun = category_of([x.norm for x in words[i + 1 : i + 3]]) or _noun_of(words, i, i + 1, boundaries)
             first = i - _match_before(words, i, _ABOUT_BEFORE + _LOWER_BEFORE)
-            found.append(Count(words[first].start, w.end, vague[0], vague[1], noun))
+            last, low, high, after = w.end, vague[0], vague[1], i + 1
+            following = _bare(words[i + 1].norm) if i + 1 < len(words) else ""
+            if following in _PLURAL_SCALES or following.removeprefix("ال") in _PLURAL_SCALES:
+                scale = 1000 if "لاف" in words[i + 1].norm else 10**6
+                last, low, high, after = words[i + 1].end, low * scale, (high + 1) * scale - 1, i + 2  # "عشرات الآلاف"
+                skip.add(i + 1)
+            noun = _noun_of(words, i, after, boundaries)
+            found.append(Count(words[first].start, last, low, high, noun, False, _group_after(words, after)))
     for i, (value, j) in sorted(starts.items()):
         raw = words[i].norm
-        if _YEAR.match(raw) or _is_date_part(words, i, j) or ":" in text[max(0, words[i].start - 1) : words[i].end + 1]:
+        if _YEAR.match(raw) or _is_date_part(words, i, j) or _is_time(words, i, j) or ":" in text[max(0, words[i].start - 1) : words[i].end + 1]:
             continue
         if j < len(words) and words[j].norm in _NOT_COUNT_AFTER or text[words[i].end : words[i].end + 2].strip()[:1] in ("%", "٪"):
             continue
@@ -382,17 +460,42 @@ def counts_in(text: str) -> list[Count]:
             low = min(low, value - 1)
         elif _match_after(words, j, _PLUS, skip=3) and _perpetrator_follows(words, j):
             high = max(high, value + 1)
-        noun = _noun_of(words, first, j, boundaries, ends)
+        noun, named = _nouns(words, first, j, boundaries, ends)
         part = any(words[k].norm in _BREAKDOWN or _glueless(words[k].norm) in _BREAKDOWN for k in range(max(0, first - 2), first))
-        found.append(Count(words[first].start, words[max(last, j) - 1].end, low, high, noun, part))
-    return _with_crew(text, sorted(found, key=lambda c: c.start))
+        found.append(Count(words[first].start, words[max(last, j) - 1].end, low, high, noun, part, _group_after(words, j), named))
+    return _inherit(text, _with_crew(text, sorted(found, key=lambda c: c.start)))
+
+
+def _inherit(text: str, found: list[Count]) -> list[Count]:
+    """A figure that names no category of its own shares its neighbour's when nothing between them
+    names another: in "مقتل 7 أفراد من قوات الجيش 71 إرهابيا" both figures count the killed."""
+    out = list(found)
+    for k, c in enumerate(found):
+        if c.noun in CATEGORIES or c.part:
+            continue
+        for other in (found[k - 1] if k else None, found[k + 1] if k + 1 < len(found) else None):
+            if other is None or other.noun not in CATEGORIES:
+                continue
+            lo, hi = sorted([(c.start, c.end), (other.start, other.end)])
+            between = [normalize(w) for w in _TOKEN.findall(text[lo[1] : hi[0]])]
+            if len(between) <= 5 and not category_of(between):
+                out[k] = Count(c.start, c.end, c.low, c.high, other.noun, c.part, c.group, c.named | {other.noun})
+                break
+    return out
 
 
 _CREW = _forms("طاقم الطاقم طاقمها للطاقم crew")
 
 
+def _joined_by_and(between: str, second: str) -> bool:
+    """"4 من قوات الدرك و2 من قوات الأمن": the second figure follows "و" within a few words."""
+    words = between.split()
+    return len(words) <= 4 and (second.startswith("و") or (words and words[-1] == "و"))
+
+
 def _with_crew(text: str, found: list[Count]) -> list[Count]:
-    """"60 راكبا و6 أفراد للطاقم", "26 من الركاب وأفراد طاقمها المكون من ستة": the first figure counts
+    """A figure followed, after "و", by one that counts no noun of its own ("4 من قوات الدرك و2 من
+    قوات الأمن") is a breakdown of one toll: it reads as 4-6. Likewise "60 راكبا و6 أفراد للطاقم", "26 من الركاب وأفراد طاقمها المكون من ستة": the first figure counts
     passengers, the total with the crew is the sum, so the figure reads as 60-66 (it agrees with a
     report of 66 on board, and with one of 60 passengers)."""
     out = list(found)
@@ -400,9 +503,25 @@ def _with_crew(text: str, found: list[Count]) -> list[Count]:
         if not a.noun or a.part or a.high == INFINITY:
             continue
         between = [normalize(w) for w in _TOKEN.findall(text[a.end : b.end + 40])][:8]
-        if any(w in _CREW or w[1:] in _CREW or w[2:] in _CREW for w in between) and b.noun in ("", a.noun, "افراد", "اعضاء"):
-            out[k] = Count(a.start, a.end, a.low, a.high + b.high, a.noun, a.part)
+        crew = any(w in _CREW or w[1:] in _CREW or w[2:] in _CREW for w in between) and b.noun in ("", a.noun, "aboard", "افراد", "اعضاء")
+        joined = a.noun in CATEGORIES and not b.noun and _joined_by_and(text[a.end : b.start], text[b.start : b.end])
+        if crew or joined:
+            out[k] = Count(a.start, a.end, a.low, a.high + b.high, a.noun, a.part, a.group, a.named)
     return out
+
+
+def _group_after(words: list[_Word], j: int) -> str:
+    """The group named in the few words after a figure, before the next clause."""
+    for w in words[j : j + 4]:
+        if _new_clause(w.norm) or w.norm in _BREAKDOWN or w.norm[0].isdigit():
+            return ""
+        if w.norm in _GROUP_LINKS:
+            continue  # "7 من عناصر الجيش", "7 أفراد من قوات الجيش"
+        return group_of([w.norm])
+    return ""
+
+
+_GROUP_LINKS = _forms("من افراد أفراد عناصر عنصرا فردا أعضاء اعضاء قوات رجال أشخاص اشخاص شخصا")
 
 
 def _perpetrator_follows(words: list[_Word], j: int) -> bool:
@@ -415,6 +534,20 @@ _MONTH_WORDS = _forms(
 ) | frozenset("january february march april may june july august september october november december".split())
 
 
+_CLOCK = re.compile(r"^\d{1,2}[.,:]\d{2}$")
+_TIME_BEFORE = _forms("الساعة ساعة الساعه at")
+_TIME_AFTER = _forms("ت غ غرينتش بتوقيت بالتوقيت صباحا مساء ظهرا فجرا gmt am pm")
+
+
+def _is_time(words: list[_Word], i: int, j: int) -> bool:
+    """"الساعة 15,00 (12,00 ت غ)": a clock time, not a count."""
+    if not _CLOCK.match(words[i].norm):
+        return False
+    before = {w.norm for w in words[max(0, i - 3) : i]}
+    after = {w.norm for w in words[j : j + 2]}
+    return bool(before & _TIME_BEFORE or after & _TIME_AFTER)
+
+
 def _is_date_part(words: list[_Word], i: int, j: int) -> bool:
     """A day of the month ("15 مارس", "March 15") is part of a date, not a count."""
     after = words[j].norm if j < len(words) else ""
@@ -422,12 +555,13 @@ def _is_date_part(words: list[_Word], i: int, j: int) -> bool:
     return after in _MONTH_WORDS or _glueless(after) in _MONTH_WORDS or before in _MONTH_WORDS
 
 
-def update_cue(text: str) -> bool:
-    """Whether `text` says its figure is an update of an earlier one ("ارتفعت الحصيلة إلى", "rose to",
-    "حصيلة أولية", "حتى الآن")."""
+def update_cue(text: str) -> str:
+    """"rise" when `text` says its figure rose from an earlier one ("ارتفعت الحصيلة إلى", "rose to"),
+    "open" when it says its figure is not final ("حصيلة أولية", "حتى الآن"), else ""."""
     norms = [_glueless(w.norm) for w in _words(text)]
-    for p in _UPDATE_CUES:
-        n = len(p)
-        if any(tuple(norms[k : k + n]) == p for k in range(len(norms) - n + 1)):
-            return True
-    return False
+    for kind, cues in (("rise", _RISE_CUES), ("open", _OPEN_CUES)):
+        for p in cues:
+            n = len(p)
+            if any(tuple(norms[k : k + n]) == p for k in range(len(norms) - n + 1)):
+                return kind
+    return ""

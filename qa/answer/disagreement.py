@@ -1,0 +1,292 @@
+"""Outlets that disagree: the figure or date that answers a question, as each outlet reported it.
+
+Newsrooms cross-check tolls by hand because outlets publishing within hours of each other give
+different figures. After the answer model has chosen its quotes (`Assistant.ask`), this module reads
+the value that fills the question's slot (a count for "كم"/"how many", a day for "متى"/"when") in the
+sentences the assistant already weighed, one report per outlet, and says when the reports differ or
+when a later one updates an earlier toll. It never picks a winner and never changes the quotes: the
+note sits beside the answer.
+
+The rules, each for a look-alike that must not read as a disagreement:
+
+- Like with like: a count is compared only with counts of the same noun (`qa.text.values`: killed
+  with killed, injured with injured); the noun comes from the question ("كم عدد القتلى") or, when the
+  question names none, from the first report.
+- One event: two articles tell the same event when published within `EVENT_DAYS` of each other and
+  their headlines and leads share at least `SHARED_LEAD` of the rarer one's idf mass (place and main
+  actors are the rare words there). A sentence that names a different day for what it counts
+  (`qa.ingest.dates.dates_in`) or that speaks of an earlier event ("بعد ثلاثة أيام من مقتل 14")
+  is left out.
+- One report per story: syndicated copies (`qa.search.syndication`) speak once.
+- Values differ only when their intervals do not overlap ("نحو 100" is 90-110; "13 على الأقل" is 13+).
+- An update is not a disagreement: when the reports, ordered by date, rise and one of them says so
+  ("ارتفعت الحصيلة", "حصيلة جديدة", "حتى الآن", "rose to"), the note says "rose from X to Y".
+
+Cheap: pure text over at most a few dozen sentences already in hand.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.index.lexical import lexical_tokens
+from qa.ingest.dates import dates_in
+from qa.question import Question
+from qa.records import Disagreement, Quote, Report
+from qa.search.syndication import stories
+from qa.text.normalize import STOPWORDS, tokenize
+from qa.text.values import Count, category_of, counts_in, group_of, update_cue
+
+EVENT_DAYS = 2
+"""Articles published more than this many days apart tell different events (a toll is updated within
+a day or two; a week later it is another story)."""
+SHARED_LEAD = 0.25
+"""Share of the rarer lead's idf mass (headline and first sentence) that two articles must share to
+tell the same event."""
+QUESTION_SHARE = 0.8
+"""Share of the question's words (idf mass), among those the first report's article holds, that
+another article must hold to report the same event."""
+MIN_SHARE = 0.05
+"""A sentence answers the question, for this note, when the answer model gives it at least this share
+of the best sentence's probability: the reports must answer what was asked."""
+_EARLIER = [tuple(tokenize(p)) for p in (
+    "بعد يومين من", "بعد ثلاثة أيام من", "بعد أيام من", "بعد أسبوع من", "في وقت سابق", "الأسبوع الماضي",
+    "الشهر الماضي", "العام الماضي", "last week", "last month", "last year", "earlier this", "since",
+)]  # fmt: skip
+"""A sentence with these recalls another event or sums up many: its figure is not this event's."""
+_SINCE = tokenize("منذ")[0]
+_STARTS = frozenset(tokenize("بدء بداية انطلاق اندلاع ذلك مطلع بدايه"))
+_SUPERLATIVES = frozenset(tokenize("الأسوأ الأعنف الأكبر الأكثر الأول الأولى أسوأ أعنف أكبر"))
+_YEAR = re.compile(r"^(19[5-9]\d|20\d\d)$")
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """A sentence's value for the slot, with where it stands in its article."""
+
+    doc_id: str
+    start: int
+    end: int
+    value_start: int
+    value_end: int
+    low: float
+    high: float
+    normalized: str
+    noun: str
+    cue: str
+    """"rise" or "open" (`qa.text.values.update_cue`), or ""."""
+    group: str = ""
+    days: frozenset[str] = frozenset()
+    """The days the sentence (else its article's lead) names, resolved against the article's date."""
+
+
+def disagreement(weighed, order: list[int], quotes: tuple[Quote, ...]) -> Disagreement | None:
+    """The outlets' differing values for what `weighed.question` asks, or None.
+
+    Args:
+        weighed: The `Deliberation` the answer came from (its snapshot, candidates and probabilities).
+        order: The candidates' indices best first, as the answer model ordered them.
+        quotes: The answer's quotes; the first one's article speaks first when it holds a value.
+
+    Returns:
+        None when the question asks for no comparable slot, when only one outlet answers, or when all
+        independent reports agree; else the `Disagreement` ("differ" or "update") with one report per
+        outlet, in the order of their dates.
+    """
+    question: Question = weighed.question
+    slot = {"how_many": "count", "when": "date"}.get(question.kind)
+    if slot is None or not quotes or weighed.probabilities is None or not len(order):
+        return None
+    snapshot, p = weighed.snapshot, weighed.probabilities
+    best = max(float(p[order[0]]), 1e-300)
+    wanted = _wanted_noun(question) if slot == "count" else ""
+    group = _wanted_group(question) if slot == "count" else ""
+    group_of = stories(snapshot)
+    readings: list[_Reading] = []
+    seen_outlets: set[str] = set()
+    seen_docs: set[str] = set()
+    first_doc = quotes[0].doc_id
+    ranked = sorted(order, key=lambda i: (weighed.candidates[i].doc_id != first_doc,))  # stable: the quote's article first
+    for i in ranked:
+        if float(p[i]) / best < MIN_SHARE:
+            continue
+        cand = weighed.candidates[i]
+        if cand.doc_id in seen_docs:
+            continue
+        article = snapshot.articles[cand.doc_id]
+        outlet = article.source or cand.doc_id
+        if outlet in seen_outlets:
+            continue
+        reading = _read(article, cand.start, cand.end, slot, wanted or (readings[0].noun if readings else ""),
+                        group or (readings[0].group if readings else ""))  # fmt: skip
+        if reading is None:
+            continue
+        if readings and not (_same_event(snapshot, readings[0], reading) and _tells_what_was_asked(snapshot, question, readings[0], reading)):
+            continue
+        readings.append(reading)
+        seen_docs.update(group_of.get(cand.doc_id, (cand.doc_id,)))
+        seen_outlets.update(snapshot.articles[d].source or d for d in group_of.get(cand.doc_id, (cand.doc_id,)))
+    if len(readings) < 2:
+        return None
+    if all(a.low <= b.high and b.low <= a.high for k, a in enumerate(readings) for b in readings[k + 1 :]):
+        return None
+    dated = sorted(readings, key=lambda r: (snapshot.articles[r.doc_id].date or "", _CUE_ORDER[r.cue]))
+    kind = "update" if slot == "count" and _is_update(dated) else "differ"
+    return Disagreement(kind, tuple(_report(snapshot, r) for r in dated))
+
+
+def _wanted_noun(question: Question) -> str:
+    """The toll category the question names ("كم عدد القتلى" -> "killed"), else the noun after "كم"
+    ("كم صاروخا" -> "صاروخا"), else "" (the first report's noun then decides)."""
+    words = tokenize(question.text)
+    found = category_of(words)
+    if found:
+        return found
+    for k, w in enumerate(words[:-1]):
+        if w in ("كم", "many") and words[k + 1] not in ("عدد", "من") and words[k + 1] not in STOPWORDS:
+            return words[k + 1]
+    return ""
+
+
+def _wanted_group(question: Question) -> str:
+    """Who the question counts, when the words after "كم" say it ("كم مسلحا" -> "militants")."""
+    words = tokenize(question.text)
+    for k, w in enumerate(words):
+        if w in ("كم", "many"):
+            return group_of(words[k + 1 : k + 4])
+    return ""
+
+
+def _read(article, start: int, end: int, slot: str, noun: str, group: str = "") -> _Reading | None:
+    """The slot's value in `article.text[start:end]`, or None when it holds none (of `noun`, of `group`)."""
+    sentence = article.text[start:end]
+    if _about_earlier(sentence, (article.date or "")[:4]):
+        return None
+    days = frozenset(iso for _, _, iso in dates_in(sentence, article.date)) or _lead_days(article)
+    if slot == "date":
+        days = dates_in(sentence, article.date)
+        if not days:
+            return None
+        a, b, iso = days[0]
+        ordinal = float(np.datetime64(iso, "D").astype(np.int64))
+        return _Reading(article.id, start, end, start + a, start + b, ordinal, ordinal, iso, "", "", "", days)
+    counts = [
+        c for c in counts_in(sentence)
+        if not c.part and c.noun and (not noun or c.counts(noun)) and (not group or not c.group or c.group == group)
+    ]  # fmt: skip
+    if not counts:
+        return None
+    c = _chosen(counts, sentence)
+    cue = update_cue(sentence) or update_cue(f"{article.title}\n{_lead(article)}")
+    return _Reading(article.id, start, end, start + c.start, start + c.end, c.low, c.high, c.normalized, noun or c.noun, cue, c.group, days)
+
+
+def _lead(article) -> str:
+    return article.text.split("\n", 1)[0][:400]
+
+
+def _lead_days(article) -> frozenset[str]:
+    return frozenset(iso for _, _, iso in dates_in(f"{article.title}\n{_lead(article)}", article.date))
+
+
+def _chosen(counts: list[Count], sentence: str) -> Count:
+    """The figure a sentence gives for its toll: after "ارتفعت الحصيلة من 10 إلى 14", the last one; else the first."""
+    return counts[-1] if len(counts) > 1 and update_cue(sentence) else counts[0]
+
+
+def _about_earlier(sentence: str, year: str = "") -> bool:
+    """The sentence recalls an earlier event ("جاء الانفجار بعد ثلاثة أيام من مقتل 14 شخصا")."""
+    words = tokenize(sentence)
+    if not _SUPERLATIVES.intersection(words) and any(
+        w == _SINCE and k + 1 < len(words) and words[k + 1] in _STARTS for k, w in enumerate(words)
+    ):
+        return True  # "منذ انطلاق المسيرات": a running total ("الأسوأ منذ بدء التدخل" is not)
+    if year and any(_YEAR.match(w) and w != year for w in words):
+        return True  # "ففي كانون الأول/ديسمبر 2016 تحطمت طائرة ... 92 قتيلا": another year, another event
+    return any(tuple(words[k : k + len(p)]) == p for p in _EARLIER for k in range(len(words) - len(p) + 1))
+
+
+def _lead_terms(article) -> set[str]:
+    return {t for t in lexical_tokens(f"{article.title} {_lead(article)}") if t not in STOPWORDS and not t[:1].isdigit()}
+
+
+def _same_event(snapshot, a: _Reading, b: _Reading) -> bool:
+    """Whether the two readings' articles tell one event: close in date, sharing their lead's rare
+    words, and not naming two different days for what they count."""
+    first, second = snapshot.articles[a.doc_id], snapshot.articles[b.doc_id]
+    days = _days_apart(first.date, second.date)
+    if days is not None and days > EVENT_DAYS:
+        return False
+    terms_a, terms_b = _lead_terms(first), _lead_terms(second)
+    if not terms_a or not terms_b:
+        return False
+    idf = snapshot.lexical.idf(terms_a | terms_b)
+    mass_a, mass_b = sum(idf[t] for t in terms_a), sum(idf[t] for t in terms_b)
+    shared = sum(idf[t] for t in terms_a & terms_b)
+    if shared / max(min(mass_a, mass_b), 1e-9) < SHARED_LEAD:
+        return False
+    if a.days and b.days and not a.days & b.days:
+        return False  # "الأربعاء" against "ليل الاثنين الثلاثاء": two strikes, not one
+    return True
+
+
+def _tells_what_was_asked(snapshot, question: Question, first: _Reading, other: _Reading) -> bool:
+    """The other article holds at least `QUESTION_SHARE` of the idf mass of the question's words that
+    the first report's article holds: asked about a strike "في قرية بمحافظة إدلب", a report on a
+    strike in Arbin the day before, which never names Idlib, tells another event."""
+    terms = {t for t in lexical_tokens(question.text) if t not in STOPWORDS and not t[:1].isdigit()}
+    held = terms & _article_terms(snapshot, first.doc_id)
+    if not held:
+        return True
+    idf = snapshot.lexical.idf(held)
+    shared = sum(idf[t] for t in held & _article_terms(snapshot, other.doc_id))
+    return shared / max(sum(idf.values()), 1e-9) >= QUESTION_SHARE
+
+
+def _article_terms(snapshot, doc_id: str) -> set[str]:
+    article = snapshot.articles[doc_id]
+    return set(lexical_tokens(f"{article.title}\n{article.text}"))
+
+
+def _days_apart(x: str | None, y: str | None) -> int | None:
+    if not x or not y or len(x) < 10 or len(y) < 10:
+        return None
+    try:
+        return abs(int((np.datetime64(x[:10], "D") - np.datetime64(y[:10], "D")).astype(int)))
+    except ValueError:
+        return None
+
+
+_CUE_ORDER = {"open": 0, "": 1, "rise": 2}
+"""On one day, a report that calls its toll preliminary came first and one that says it rose came last."""
+
+
+def _is_update(dated: list[_Reading]) -> bool:
+    """The reports, oldest first, never fall, the last one is above the first, and each rise is
+    announced: the higher report says the toll rose, or an earlier one said its toll was not final."""
+    announced = dated[0].cue == "open"
+    for a, b in zip(dated, dated[1:]):
+        if b.high < a.low:
+            return False
+        if b.low > a.high and not (b.cue == "rise" or announced):
+            return False
+        announced = announced or b.cue == "open"
+    return dated[-1].low > dated[0].high
+
+
+def _report(snapshot, r: _Reading) -> Report:
+    article = snapshot.articles[r.doc_id]
+    return Report(
+        value=article.text[r.value_start : r.value_end],
+        normalized=r.normalized,
+        doc_id=r.doc_id,
+        source=article.source,
+        date=article.date,
+        text=article.text[r.start : r.end],
+        start=r.start,
+        end=r.end,
+    )
+
