@@ -146,7 +146,7 @@ class Assistant:
         order = self._order(weighed)
         picks = self._pick(weighed, order, set(asked.terms), asked.kind)
         quotes, citations = _cite(weighed.snapshot, picks, filters)
-        note = disagreement(weighed, order, quotes)
+        note = disagreement(weighed, order, quotes, filters)
         citations = _cite_reports(weighed.snapshot, citations, note)
         return self._answer(asked, quotes, citations, False, (), strength, disagreement=note)
 

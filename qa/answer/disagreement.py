@@ -32,12 +32,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.filters import Filters
 from qa.index.lexical import lexical_tokens
+from qa.index.selection import allowed_chunks
 from qa.ingest.dates import dates_in
 from qa.question import Question
 from qa.records import Disagreement, Quote, Report
 from qa.search.syndication import stories
 from qa.text.normalize import STOPWORDS, tokenize
+from qa.text.sentences import split_sentences
 from qa.text.values import Count, category_of, counts_in, group_of, update_cue
 
 EVENT_DAYS = 2
@@ -49,6 +52,12 @@ tell the same event."""
 QUESTION_SHARE = 0.8
 """Share of the question's words (idf mass), among those the first report's article holds, that
 another article must hold to report the same event."""
+MORE_CHUNKS = 20
+"""Chunks of a BM25 search (no embedding, a few milliseconds) whose articles' leads are read too: the
+answer model reads 5 passages, one per story, and other outlets' reports of the event are often just
+below them."""
+LEAD_SENTENCES = 3
+LEAD_CHARS = 1200
 MIN_SHARE = 0.05
 """A sentence answers the question, for this note, when the answer model gives it at least this share
 of the best sentence's probability: the reports must answer what was asked."""
@@ -83,18 +92,25 @@ class _Reading:
     """The days the sentence (else its article's lead) names, resolved against the article's date."""
 
 
-def disagreement(weighed, order: list[int], quotes: tuple[Quote, ...]) -> Disagreement | None:
+def disagreement(
+    weighed, order: list[int], quotes: tuple[Quote, ...], filters: Filters | None = None
+) -> Disagreement | None:
     """The outlets' differing values for what `weighed.question` asks, or None.
+
+    Reports are read first from the sentences the answer model weighed (best first, the first quote's
+    article first), then from the leads of other articles on the question: those already retrieved
+    and the best `MORE_CHUNKS` of a BM25 search (no embedding; news leads state the toll).
 
     Args:
         weighed: The `Deliberation` the answer came from (its snapshot, candidates and probabilities).
         order: The candidates' indices best first, as the answer model ordered them.
         quotes: The answer's quotes; the first one's article speaks first when it holds a value.
+        filters: The filters the answer was searched with; no other article is read.
 
     Returns:
         None when the question asks for no comparable slot, when only one outlet answers, or when all
         independent reports agree; else the `Disagreement` ("differ" or "update") with one report per
-        outlet, in the order of their dates.
+        outlet, oldest first.
     """
     question: Question = weighed.question
     slot = {"how_many": "count", "when": "date"}.get(question.kind)
@@ -104,38 +120,70 @@ def disagreement(weighed, order: list[int], quotes: tuple[Quote, ...]) -> Disagr
     best = max(float(p[order[0]]), 1e-300)
     wanted = _wanted_noun(question) if slot == "count" else ""
     group = _wanted_group(question) if slot == "count" else ""
+    named = _named_groups(question) if slot == "count" else frozenset()
     group_of = stories(snapshot)
     readings: list[_Reading] = []
-    seen_outlets: set[str] = set()
+    said: dict[str, list[_Reading]] = {}  # outlet -> what its articles said so far
     seen_docs: set[str] = set()
-    first_doc = quotes[0].doc_id
-    ranked = sorted(order, key=lambda i: (weighed.candidates[i].doc_id != first_doc,))  # stable: the quote's article first
-    for i in ranked:
-        if float(p[i]) / best < MIN_SHARE:
-            continue
-        cand = weighed.candidates[i]
-        if cand.doc_id in seen_docs:
-            continue
-        article = snapshot.articles[cand.doc_id]
-        outlet = article.source or cand.doc_id
-        if outlet in seen_outlets:
-            continue
-        reading = _read(article, cand.start, cand.end, slot, wanted or (readings[0].noun if readings else ""),
-                        group or (readings[0].group if readings else ""))  # fmt: skip
+
+    def take(doc_id: str, start: int, end: int) -> bool:
+        if doc_id in seen_docs:
+            return False
+        article = snapshot.articles[doc_id]
+        reading = _read(article, start, end, slot, wanted or (readings[0].noun if readings else ""),
+                        group or (readings[0].group if readings else ""), strict=bool(readings) and not group,
+                        named=named)  # fmt: skip
         if reading is None:
-            continue
-        if readings and not (_same_event(snapshot, readings[0], reading) and _tells_what_was_asked(snapshot, question, readings[0], reading)):
-            continue
+            return False
+        if any(_overlap(reading, earlier) for earlier in said.get(article.source or doc_id, ())):
+            return False  # the outlet already said this
+        if readings and not (
+            any(_same_event(snapshot, r, reading) for r in readings) and _tells_what_was_asked(snapshot, question, readings[0], reading)
+        ):
+            return False
         readings.append(reading)
-        seen_docs.update(group_of.get(cand.doc_id, (cand.doc_id,)))
-        seen_outlets.update(snapshot.articles[d].source or d for d in group_of.get(cand.doc_id, (cand.doc_id,)))
-    if len(readings) < 2:
-        return None
-    if all(a.low <= b.high and b.low <= a.high for k, a in enumerate(readings) for b in readings[k + 1 :]):
+        copies = group_of.get(doc_id, (doc_id,))
+        seen_docs.update(copies)
+        for d in copies:
+            said.setdefault(snapshot.articles[d].source or d, []).append(reading)
+        return True
+
+    first_doc = quotes[0].doc_id
+    ranked = sorted(order, key=lambda i: weighed.candidates[i].doc_id != first_doc)  # stable: the quote's article first
+    for i in ranked:
+        if float(p[i]) / best >= MIN_SHARE:
+            take(weighed.candidates[i].doc_id, weighed.candidates[i].start, weighed.candidates[i].end)
+    if readings or slot == "count":
+        for doc_id in _more_articles(snapshot, question, weighed, ranked, filters):
+            for start, end in _lead_sentences(snapshot.articles[doc_id].text):
+                if doc_id in seen_docs or take(doc_id, start, end):
+                    break
+    if len(said) < 2:
+        return None  # one outlet alone (its copies included) is not a disagreement between outlets
+    if all(_overlap(a, b) for k, a in enumerate(readings) for b in readings[k + 1 :]):
         return None
     dated = sorted(readings, key=lambda r: (snapshot.articles[r.doc_id].date or "", _CUE_ORDER[r.cue]))
     kind = "update" if slot == "count" and _is_update(dated) else "differ"
     return Disagreement(kind, tuple(_report(snapshot, r) for r in dated))
+
+
+def _more_articles(snapshot, question: Question, weighed, ranked: list[int], filters: Filters | None) -> list[str]:
+    """Articles whose leads are read after the weighed sentences: the weighed articles themselves (their
+    lead may hold the toll while the retrieved chunk does not), then those of a BM25 search."""
+    found = dict.fromkeys(weighed.candidates[i].doc_id for i in ranked)
+    allowed = allowed_chunks(snapshot, filters)
+    _, ids = snapshot.lexical.search(question.search_text, MORE_CHUNKS, allowed)
+    found.update(dict.fromkeys(snapshot.chunks[int(c)].doc_id for c in ids.tolist()))
+    return list(found)
+
+
+def _lead_sentences(text: str) -> list[tuple[int, int]]:
+    """The first `LEAD_SENTENCES` sentences of an article (where news states what happened and its toll)."""
+    return split_sentences(text, 0, min(len(text), LEAD_CHARS))[:LEAD_SENTENCES]
+
+
+def _overlap(a: _Reading, b: _Reading) -> bool:
+    return a.low <= b.high and b.low <= a.high
 
 
 def _wanted_noun(question: Question) -> str:
@@ -160,8 +208,19 @@ def _wanted_group(question: Question) -> str:
     return ""
 
 
-def _read(article, start: int, end: int, slot: str, noun: str, group: str = "") -> _Reading | None:
-    """The slot's value in `article.text[start:end]`, or None when it holds none (of `noun`, of `group`)."""
+def _named_groups(question: Question) -> frozenset[str]:
+    """The groups the question names anywhere ("كم قتيلا سقطوا في اشتباكات الحوثيين" -> militants)."""
+    return frozenset(g for w in tokenize(question.text) if (g := group_of([w])))
+
+
+def _read(
+    article, start: int, end: int, slot: str, noun: str, group: str = "", *, strict: bool = False,
+    named: frozenset[str] = frozenset(),
+) -> _Reading | None:
+    """The slot's value in `article.text[start:end]`, or None when it holds none (of `noun`, of
+    `group`). A figure of no named group fits any `group` the question asked for, unless `strict`
+    (the group was set by the first report, not by the question: "4 مسلحين" is not "28 شخصا"); a
+    figure of a group the question `named` anywhere ("اشتباكات الحوثيين") always fits."""
     sentence = article.text[start:end]
     if _about_earlier(sentence, (article.date or "")[:4]):
         return None
@@ -175,7 +234,8 @@ def _read(article, start: int, end: int, slot: str, noun: str, group: str = "") 
         return _Reading(article.id, start, end, start + a, start + b, ordinal, ordinal, iso, "", "", "", days)
     counts = [
         c for c in counts_in(sentence)
-        if not c.part and c.noun and (not noun or c.counts(noun)) and (not group or not c.group or c.group == group)
+        if not c.part and c.noun and (not noun or c.counts(noun))
+        and (c.group == group or c.group in named or (not strict and (not group or not c.group)))
     ]  # fmt: skip
     if not counts:
         return None
@@ -194,7 +254,7 @@ def _lead_days(article) -> frozenset[str]:
 
 def _chosen(counts: list[Count], sentence: str) -> Count:
     """The figure a sentence gives for its toll: after "ارتفعت الحصيلة من 10 إلى 14", the last one; else the first."""
-    return counts[-1] if len(counts) > 1 and update_cue(sentence) else counts[0]
+    return counts[-1] if len(counts) > 1 and update_cue(sentence) == "rise" else counts[0]
 
 
 def _about_earlier(sentence: str, year: str = "") -> bool:
@@ -228,8 +288,8 @@ def _same_event(snapshot, a: _Reading, b: _Reading) -> bool:
     shared = sum(idf[t] for t in terms_a & terms_b)
     if shared / max(min(mass_a, mass_b), 1e-9) < SHARED_LEAD:
         return False
-    if a.days and b.days and not a.days & b.days:
-        return False  # "الأربعاء" against "ليل الاثنين الثلاثاء": two strikes, not one
+    if a.days and b.days and min(_days_apart(x, y) or 0 for x in a.days for y in b.days) > 1:
+        return False  # two days apart: two strikes, not one (a day apart may be the day it was reported)
     return True
 
 
@@ -242,8 +302,18 @@ def _tells_what_was_asked(snapshot, question: Question, first: _Reading, other: 
     if not held:
         return True
     idf = snapshot.lexical.idf(held)
-    shared = sum(idf[t] for t in held & _article_terms(snapshot, other.doc_id))
+    theirs = _article_terms(snapshot, other.doc_id)
+    shared = sum(idf[t] for t in held if _holds(t, theirs))
     return shared / max(sum(idf.values()), 1e-9) >= QUESTION_SHARE
+
+
+def _holds(term: str, terms: set[str]) -> bool:
+    """`term` is among `terms`, or one holds the other ("ويسنجق" and "كوي سنجق", "مسيره" and
+    "مسيرات"): outlets spell places and plurals differently."""
+    if term in terms:
+        return True
+    stem = term[:-1] if len(term) > 4 and term[-1] == "ه" else term
+    return len(stem) >= 4 and any(len(u) >= 4 and (stem in u or u in stem) for u in terms)
 
 
 def _article_terms(snapshot, doc_id: str) -> set[str]:

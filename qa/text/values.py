@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from qa.text.normalize import normalize
 
@@ -119,6 +120,7 @@ CATEGORIES: dict[str, frozenset[str]] = {
     "aboard": _forms("راكب ركاب راكبا الركاب متن ركابها passengers aboard board passenger"),
     "arrested": _forms("اعتقال اعتقل معتقل معتقلين توقيف أوقف موقوفين القبض arrested detained arrests"),
     "missing": _forms("مفقود مفقودين المفقودين فقد فقدان missing"),
+    "displaced": _forms("تشريد شرد مشرد مشردين المشردين نزوح نازح نازحين النازحين displaced homeless"),
 }
 """What a toll counts, read from the words beside its figure. A figure whose neighbours name none of
 these counts the noun after it."""
@@ -131,7 +133,8 @@ GROUPS: dict[str, frozenset[str]] = {
     "militants": _forms(
         "مسلح مسلحا مسلحين المسلحين إرهابي إرهابيا إرهابيين الإرهابيين تكفيري تكفيريا التكفيريين متشدد متشددا "
         "متشددين مقاتل مقاتلا مقاتلين المقاتلين داعش ميليشيا ميليشيات مليشيات الميليشيات المليشيات الحوثي "
-        "الحوثيين حوثيا militants militant fighters insurgents gunmen terrorists"
+        "الحوثيين حوثيا مهاجم مهاجمين المهاجمين مهاجمون المهاجمون انتحاري انتحاريين militants militant fighters "
+        "insurgents gunmen terrorists attackers"
     ),
     "children": _forms("طفل طفلا أطفال الأطفال أطفالا طفلين طفلان children child kids"),
     "women": _forms("امرأة امرأتان امرأتين نساء النساء سيدة سيدات women"),
@@ -219,12 +222,15 @@ class _Word:
     norm: str
 
 
+@lru_cache(maxsize=65536)
+def _norm(token: str) -> str:
+    """`normalize` of one token, remembered: news repeats its words, and this runs on every word of
+    every candidate sentence of a counting question."""
+    return normalize(token) or token
+
+
 def _words(text: str) -> list[_Word]:
-    out = []
-    for m in _TOKEN.finditer(text):
-        norm = normalize(m.group())
-        out.append(_Word(m.start(), m.end(), norm if norm else m.group()))
-    return out
+    return [_Word(m.start(), m.end(), _norm(m.group())) for m in _TOKEN.finditer(text)]
 
 
 def _bare(norm: str) -> str:
@@ -371,14 +377,21 @@ def _nouns(
     following = [w.norm for w in words[j:stop_ahead]]
     named = frozenset(c for c in (category_of([w]) for w in before + following) if c)
     if ahead and category_of(ahead[:1]):
-        return category_of(ahead[:1]), named
+        return category_of(ahead[:1]), _also(category_of(ahead[:1]), named)
     found = category_of(before) or category_of(following)
     if found:
-        return found, named
+        return found, _also(found, named)
     if ahead and ahead[0] not in _GENERIC and not ahead[0][0].isdigit() and len(ahead[0]) > 2:
         noun = ahead[0]
         return (noun[2:] if noun.startswith("ال") else noun), named
     return "", named
+
+
+def _also(nearest: str, named: frozenset[str]) -> frozenset[str]:
+    """The categories a figure can be read as: only its nearest, except that people on board can also
+    be a toll ("مصرع جميع ركاب الطائرة البالغ عددهم 39"); killed and injured never stand for each other
+    ("قتل فلسطينيان ... بينما أصيب 170")."""
+    return named if nearest == "aboard" else frozenset({nearest})
 
 
 BACK_WORDS = 8
@@ -466,9 +479,27 @@ def counts_in(text: str) -> list[Count]:
     return _inherit(text, _with_crew(text, sorted(found, key=lambda c: c.start)))
 
 
+def _inherit_group(text: str, found: list[Count]) -> list[Count]:
+    out = list(found)
+    for k in range(1, len(found)):
+        c, before = found[k], out[k - 1]
+        if c.group or not before.group or c.part:
+            continue
+        after = [_norm(w) for w in _TOKEN.findall(text[c.end : c.end + 20])][:1]
+        if (after and after[0] in _OTHERS) or text[c.start : c.start + 1] == "و":
+            out[k] = Count(c.start, c.end, c.low, c.high, c.noun, c.part, before.group, c.named)
+    return out
+
+
+_OTHERS = _forms("آخرون آخرين آخران آخرَين others more")
+
+
 def _inherit(text: str, found: list[Count]) -> list[Count]:
     """A figure that names no category of its own shares its neighbour's when nothing between them
-    names another: in "مقتل 7 أفراد من قوات الجيش 71 إرهابيا" both figures count the killed."""
+    names another: in "مقتل 7 أفراد من قوات الجيش 71 إرهابيا" both figures count the killed. A figure
+    of "others" ("أربعة مسلحين ... وقتل أربعة آخرون") or joined by "و" ("أربعة مسلحين ... واثنين")
+    counts the group of the figure before it."""
+    found = _inherit_group(text, found)
     out = list(found)
     for k, c in enumerate(found):
         if c.noun in CATEGORIES or c.part:
