@@ -56,6 +56,7 @@ MORE_CHUNKS = 20
 """Chunks of a BM25 search (no embedding, a few milliseconds) whose articles' leads are read too: the
 answer model reads 5 passages, one per story, and other outlets' reports of the event are often just
 below them."""
+PASSES = 3
 LEAD_SENTENCES = 3
 LEAD_CHARS = 1200
 MIN_SHARE = 0.05
@@ -150,14 +151,19 @@ def disagreement(
 
     first_doc = quotes[0].doc_id
     ranked = sorted(order, key=lambda i: weighed.candidates[i].doc_id != first_doc)  # stable: the quote's article first
-    for i in ranked:
-        if float(p[i]) / best >= MIN_SHARE:
-            take(weighed.candidates[i].doc_id, weighed.candidates[i].start, weighed.candidates[i].end)
-    if readings or slot == "count":
-        for doc_id in _more_articles(snapshot, question, weighed, ranked, filters):
-            for start, end in _lead_sentences(snapshot.articles[doc_id].text):
-                if doc_id in seen_docs or take(doc_id, start, end):
-                    break
+    sentences = [
+        (weighed.candidates[i].doc_id, weighed.candidates[i].start, weighed.candidates[i].end)
+        for i in ranked
+        if float(p[i]) / best >= MIN_SHARE
+    ]
+    sentences += [
+        (doc_id, start, end)
+        for doc_id in _more_articles(snapshot, question, weighed, ranked, filters)
+        for start, end in _lead_sentences(snapshot.articles[doc_id].text)
+    ]
+    for _ in range(PASSES):  # a report may tell the same event as one found after it
+        if not any([take(*sentence) for sentence in sentences]):
+            break
     if len(said) < 2:
         return None  # one outlet alone (its copies included) is not a disagreement between outlets
     if all(_overlap(a, b) for k, a in enumerate(readings) for b in readings[k + 1 :]):
