@@ -10,33 +10,21 @@ them, is measured by `bench/disagreement.py`.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from qa.records import Article
+from tests.disagreement_corpus import CASES, case_articles
 
-DATA = Path(__file__).parent / "data"
-CASES = {c["id"]: c for c in json.loads((DATA / "disagreement_cases.json").read_text(encoding="utf-8"))}
 USED = ("arbin-school", "idlib-not-arbin", "lombok-earthquake", "aseman-aboard", "kabul-nowruz")
 REPORT_KEYS = {"value", "normalized", "doc_id", "source", "date", "text", "start", "end"}
-
-
-def _articles() -> list[Article]:
-    wanted = {d for case in USED for d in CASES[case]["docs"]}
-    rows = [json.loads(line) for line in (DATA / "disagreement_articles.jsonl").read_text(encoding="utf-8").splitlines()]
-    rows = [r for r in rows if r["id"] in wanted]
-    rows += [json.loads(line) for line in (DATA / "news_distractors.jsonl").read_text(encoding="utf-8").splitlines()]
-    fields = ("id", "text", "title", "url", "date", "source", "category")
-    return [Article(**{k: r.get(k) for k in fields}) for r in rows]
 
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory, real_embedder):
     from qa.index import Index
 
-    return Index.build(_articles(), tmp_path_factory.mktemp("disagree") / "index", embedder=real_embedder, progress=False)
+    return Index.build(case_articles(*USED), tmp_path_factory.mktemp("disagree") / "index", embedder=real_embedder, progress=False)
 
 
 @pytest.fixture(scope="module")

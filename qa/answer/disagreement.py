@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -52,13 +53,15 @@ tell the same event."""
 QUESTION_SHARE = 0.8
 """Share of the question's words (idf mass), among those the first report's article holds, that
 another article must hold to report the same event."""
-MORE_CHUNKS = 20
+MAX_SENTENCES = 20
+"""The weighed sentences read, strongest first: past 20 they add time, not reports."""
+MORE_CHUNKS = 12
 """Chunks of a BM25 search (no embedding, a few milliseconds) whose articles' leads are read too: the
 answer model reads 5 passages, one per story, and other outlets' reports of the event are often just
 below them."""
 PASSES = 3
 LEAD_SENTENCES = 3
-LEAD_CHARS = 1200
+LEAD_CHARS = 700
 MIN_SHARE = 0.05
 """A sentence answers the question, for this note, when the answer model gives it at least this share
 of the best sentence's probability: the reports must answer what was asked."""
@@ -67,10 +70,33 @@ _EARLIER = [tuple(tokenize(p)) for p in (
     "الشهر الماضي", "العام الماضي", "last week", "last month", "last year", "earlier this", "since",
 )]  # fmt: skip
 """A sentence with these recalls another event or sums up many: its figure is not this event's."""
+_EARLIER_TEXT = [" " + " ".join(p) + " " for p in _EARLIER]
 _SINCE = tokenize("منذ")[0]
 _STARTS = frozenset(tokenize("بدء بداية انطلاق اندلاع ذلك مطلع بدايه"))
 _SUPERLATIVES = frozenset(tokenize("الأسوأ الأعنف الأكبر الأكثر الأول الأولى أسوأ أعنف أكبر"))
 _YEAR = re.compile(r"^(19[5-9]\d|20\d\d)$")
+
+
+class _Articles:
+    """The snapshot as this module reads it, each article built once per question (the snapshot
+    builds a new `Article` record on every lookup)."""
+
+    def __init__(self, snapshot) -> None:
+        self.snapshot = snapshot
+        self._articles: dict[str, object] = {}
+        self.articles = self
+        self.lexical = snapshot.lexical
+        self.chunks = snapshot.chunks
+
+    @classmethod
+    def over(cls, snapshot) -> _Articles:
+        return snapshot if isinstance(snapshot, cls) else cls(snapshot)
+
+    def __getitem__(self, doc_id: str):
+        found = self._articles.get(doc_id)
+        if found is None:
+            found = self._articles[doc_id] = self.snapshot.articles[doc_id]
+        return found
 
 
 @dataclass(frozen=True)
@@ -100,7 +126,7 @@ def disagreement(
 
     Reports are read first from the sentences the answer model weighed (best first, the first quote's
     article first), then from the leads of other articles on the question: those already retrieved
-    and the best `MORE_CHUNKS` of a BM25 search (no embedding; news leads state the toll).
+    and the best `MORE_CHUNKS` chunks of a BM25 search (no embedding; news leads state the toll).
 
     Args:
         weighed: The `Deliberation` the answer came from (its snapshot, candidates and probabilities).
@@ -117,53 +143,56 @@ def disagreement(
     slot = {"how_many": "count", "when": "date"}.get(question.kind)
     if slot is None or not quotes or weighed.probabilities is None or not len(order):
         return None
-    snapshot, p = weighed.snapshot, weighed.probabilities
+    snapshot, p = _Articles.over(weighed.snapshot), weighed.probabilities
     best = max(float(p[order[0]]), 1e-300)
     wanted = _wanted_noun(question) if slot == "count" else ""
     group = _wanted_group(question) if slot == "count" else ""
     named = _named_groups(question) if slot == "count" else frozenset()
-    group_of = stories(snapshot)
+    group_of = stories(snapshot.snapshot)
     readings: list[_Reading] = []
     said: dict[str, list[_Reading]] = {}  # outlet -> what its articles said so far
     seen_docs: set[str] = set()
 
-    def take(doc_id: str, start: int, end: int) -> bool:
+    def take(doc_id: str, start: int, end: int) -> str:
+        """"taken", or why not: "seen", "none" (no value of the slot), "apart" (another event, so far)."""
         if doc_id in seen_docs:
-            return False
+            return "seen"
         article = snapshot.articles[doc_id]
         reading = _read(article, start, end, slot, wanted or (readings[0].noun if readings else ""),
                         group or (readings[0].group if readings else ""), strict=bool(readings) and not group,
                         named=named)  # fmt: skip
         if reading is None:
-            return False
+            return "none"
         if any(_overlap(reading, earlier) for earlier in said.get(article.source or doc_id, ())):
-            return False  # the outlet already said this
+            return "seen"  # the outlet already said this
         if readings and not (
             any(_same_event(snapshot, r, reading) for r in readings) and _tells_what_was_asked(snapshot, question, readings[0], reading)
         ):
-            return False
+            return "apart"
         readings.append(reading)
         copies = group_of.get(doc_id, (doc_id,))
         seen_docs.update(copies)
         for d in copies:
             said.setdefault(snapshot.articles[d].source or d, []).append(reading)
-        return True
+        return "taken"
 
     first_doc = quotes[0].doc_id
     ranked = sorted(order, key=lambda i: weighed.candidates[i].doc_id != first_doc)  # stable: the quote's article first
+    strongest = sorted((i for i in order if float(p[i]) / best >= MIN_SHARE), key=lambda i: -float(p[i]))[:MAX_SENTENCES]
+    keep = set(strongest)
     sentences = [
-        (weighed.candidates[i].doc_id, weighed.candidates[i].start, weighed.candidates[i].end)
-        for i in ranked
-        if float(p[i]) / best >= MIN_SHARE
+        (weighed.candidates[i].doc_id, weighed.candidates[i].start, weighed.candidates[i].end) for i in ranked if i in keep
     ]
     sentences += [
         (doc_id, start, end)
         for doc_id in _more_articles(snapshot, question, weighed, ranked, filters)
         for start, end in _lead_sentences(snapshot.articles[doc_id].text)
     ]
-    for _ in range(PASSES):  # a report may tell the same event as one found after it
-        if not any([take(*sentence) for sentence in sentences]):
+    for _ in range(PASSES):  # a report may tell the same event as one found after it: read those again
+        outcomes = [take(*sentence) for sentence in sentences]
+        if "taken" not in outcomes:
             break
+        sentences = [sentence for sentence, outcome in zip(sentences, outcomes) if outcome == "apart"]
     if len(said) < 2:
         return None  # one outlet alone (its copies included) is not a disagreement between outlets
     if all(_overlap(a, b) for k, a in enumerate(readings) for b in readings[k + 1 :]):
@@ -177,7 +206,7 @@ def _more_articles(snapshot, question: Question, weighed, ranked: list[int], fil
     """Articles whose leads are read after the weighed sentences: the weighed articles themselves (their
     lead may hold the toll while the retrieved chunk does not), then those of a BM25 search."""
     found = dict.fromkeys(weighed.candidates[i].doc_id for i in ranked)
-    allowed = allowed_chunks(snapshot, filters)
+    allowed = allowed_chunks(snapshot.snapshot, filters) if filters is not None else None
     _, ids = snapshot.lexical.search(question.search_text, MORE_CHUNKS, allowed)
     found.update(dict.fromkeys(snapshot.chunks[int(c)].doc_id for c in ids.tolist()))
     return list(found)
@@ -228,9 +257,11 @@ def _read(
     (the group was set by the first report, not by the question: "4 مسلحين" is not "28 شخصا"); a
     figure of a group the question `named` anywhere ("اشتباكات الحوثيين") always fits."""
     sentence = article.text[start:end]
+    if slot == "count" and not counts_in(sentence):
+        return None
     if _about_earlier(sentence, (article.date or "")[:4]):
         return None
-    days = frozenset(iso for _, _, iso in dates_in(sentence, article.date)) or _lead_days(article)
+    days = _days(sentence, article.date) or _days(f"{article.title}\n{_lead(article)}", article.date)
     if slot == "date":
         days = dates_in(sentence, article.date)
         if not days:
@@ -250,12 +281,13 @@ def _read(
     return _Reading(article.id, start, end, start + c.start, start + c.end, c.low, c.high, c.normalized, noun or c.noun, cue, c.group, days)
 
 
+@lru_cache(maxsize=8192)
+def _days(text: str, published: str | None) -> frozenset[str]:
+    return frozenset(iso for _, _, iso in dates_in(text, published))
+
+
 def _lead(article) -> str:
     return article.text.split("\n", 1)[0][:400]
-
-
-def _lead_days(article) -> frozenset[str]:
-    return frozenset(iso for _, _, iso in dates_in(f"{article.title}\n{_lead(article)}", article.date))
 
 
 def _chosen(counts: list[Count], sentence: str) -> Count:
@@ -263,6 +295,7 @@ def _chosen(counts: list[Count], sentence: str) -> Count:
     return counts[-1] if len(counts) > 1 and update_cue(sentence) == "rise" else counts[0]
 
 
+@lru_cache(maxsize=8192)
 def _about_earlier(sentence: str, year: str = "") -> bool:
     """The sentence recalls an earlier event ("جاء الانفجار بعد ثلاثة أيام من مقتل 14 شخصا")."""
     words = tokenize(sentence)
@@ -272,11 +305,17 @@ def _about_earlier(sentence: str, year: str = "") -> bool:
         return True  # "منذ انطلاق المسيرات": a running total ("الأسوأ منذ بدء التدخل" is not)
     if year and any(_YEAR.match(w) and w != year for w in words):
         return True  # "ففي كانون الأول/ديسمبر 2016 تحطمت طائرة ... 92 قتيلا": another year, another event
-    return any(tuple(words[k : k + len(p)]) == p for p in _EARLIER for k in range(len(words) - len(p) + 1))
+    joined = " " + " ".join(words) + " "
+    return any(phrase in joined for phrase in _EARLIER_TEXT)
 
 
-def _lead_terms(article) -> set[str]:
-    return {t for t in lexical_tokens(f"{article.title} {_lead(article)}") if t not in STOPWORDS and not t[:1].isdigit()}
+@lru_cache(maxsize=4096)
+def _content_tokens(text: str) -> frozenset[str]:
+    return frozenset(t for t in lexical_tokens(text) if t not in STOPWORDS and not t[:1].isdigit())
+
+
+def _lead_terms(article) -> frozenset[str]:
+    return _content_tokens(f"{article.title} {_lead(article)}")
 
 
 def _same_event(snapshot, a: _Reading, b: _Reading) -> bool:
@@ -303,7 +342,7 @@ def _tells_what_was_asked(snapshot, question: Question, first: _Reading, other: 
     """The other article holds at least `QUESTION_SHARE` of the idf mass of the question's words that
     the first report's article holds: asked about a strike "في قرية بمحافظة إدلب", a report on a
     strike in Arbin the day before, which never names Idlib, tells another event."""
-    terms = {t for t in lexical_tokens(question.text) if t not in STOPWORDS and not t[:1].isdigit()}
+    terms = _content_tokens(question.text)
     held = terms & _article_terms(snapshot, first.doc_id)
     if not held:
         return True
@@ -322,9 +361,14 @@ def _holds(term: str, terms: set[str]) -> bool:
     return len(stem) >= 4 and any(len(u) >= 4 and (stem in u or u in stem) for u in terms)
 
 
-def _article_terms(snapshot, doc_id: str) -> set[str]:
+def _article_terms(snapshot, doc_id: str) -> frozenset[str]:
     article = snapshot.articles[doc_id]
-    return set(lexical_tokens(f"{article.title}\n{article.text}"))
+    return _all_tokens(f"{article.title}\n{article.text}")
+
+
+@lru_cache(maxsize=1024)
+def _all_tokens(text: str) -> frozenset[str]:
+    return frozenset(lexical_tokens(text))
 
 
 def _days_apart(x: str | None, y: str | None) -> int | None:

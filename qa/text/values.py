@@ -33,6 +33,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from qa.text.normalize import normalize
 
@@ -100,6 +101,14 @@ _LOWER_BEFORE = [tuple(normalize(p).split()) for p in (
 )]  # fmt: skip
 _UPPER_BEFORE = [tuple(normalize(p).split()) for p in ("أقل من", "ما يقل عن", "less than", "fewer than", "up to")]
 _ABOUT_AFTER = [tuple(normalize(p).split()) for p in ("تقريبا", "أو نحو ذلك")]
+
+
+def _longest_first(phrases: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    return sorted(phrases, key=len, reverse=True)
+
+
+_ABOUT_BEFORE, _LOWER_BEFORE, _UPPER_BEFORE = map(_longest_first, (_ABOUT_BEFORE, _LOWER_BEFORE, _UPPER_BEFORE))
+_HEDGES_BEFORE = _longest_first(_ABOUT_BEFORE + _LOWER_BEFORE)
 _LOWER_AFTER = [tuple(normalize(p).split()) for p in ("على الأقل", "at least", "or more", "أو أكثر")]
 
 # "4 بينهم المهاجم" counts the attacker; "3 إضافة إلى المهاجم" does not.
@@ -215,11 +224,12 @@ def _plain(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-@dataclass(frozen=True)
-class _Word:
+class _Word(NamedTuple):
     start: int
     end: int
     norm: str
+    bare: str
+    """`norm` without a glued "و" (`_glueless`): what hedge and cue phrases are matched on."""
 
 
 @lru_cache(maxsize=65536)
@@ -230,7 +240,11 @@ def _norm(token: str) -> str:
 
 
 def _words(text: str) -> list[_Word]:
-    return [_Word(m.start(), m.end(), _norm(m.group())) for m in _TOKEN.finditer(text)]
+    out = []
+    for m in _TOKEN.finditer(text):
+        norm = _norm(m.group())
+        out.append(_Word(m.start(), m.end(), norm, _glueless(norm)))
+    return out
 
 
 def _bare(norm: str) -> str:
@@ -263,9 +277,9 @@ def _word_value(norm: str) -> int | None:
 
 def _match_before(words: list[_Word], i: int, phrases: list[tuple[str, ...]]) -> int:
     """How many words before position `i` form one of `phrases` (0 when none)."""
-    for p in sorted(phrases, key=len, reverse=True):
+    for p in phrases:  # longest first (`_longest_first`)
         n = len(p)
-        if i - n >= 0 and tuple(_glueless(w.norm) for w in words[i - n : i]) == p:
+        if i - n >= 0 and tuple(w.bare for w in words[i - n : i]) == p:
             return n
     return 0
 
@@ -273,12 +287,14 @@ def _match_before(words: list[_Word], i: int, phrases: list[tuple[str, ...]]) ->
 def _match_after(words: list[_Word], j: int, phrases: list[tuple[str, ...]], skip: int = 2) -> int:
     """End index of one of `phrases` starting within `skip` words after `j`, else 0."""
     for k in range(j, min(j + skip + 1, len(words))):
+        first = words[k].bare
         for p in phrases:
-            if tuple(_glueless(w.norm) for w in words[k : k + len(p)]) == p:
+            if p[0] == first and tuple(w.bare for w in words[k : k + len(p)]) == p:
                 return k + len(p)
     return 0
 
 
+@lru_cache(maxsize=65536)
 def _glueless(norm: str) -> str:
     return norm[1:] if len(norm) > 3 and norm[0] == "و" and not norm.startswith("وف") else norm
 
@@ -407,12 +423,22 @@ def counts_in(text: str) -> list[Count]:
         ...  for c in counts_in(text)]
         [('نحو ١٠٠', '90-110', 'killed'), ('20', '20', 'injured')]
     """
+    return list(_counts(text))
+
+
+@lru_cache(maxsize=8192)
+def _counts(text: str) -> tuple[Count, ...]:
     words = _words(text)
+    if not any(_numberish(w.norm) for w in words):
+        return ()  # most sentences hold no figure: say so after one cheap look at each word
     found: list[Count] = []
     # A word is a boundary when a number sits there (nouns are read up to the next figure).
     starts: dict[int, tuple[float, int]] = {}
     i = 0
     while i < len(words):
+        if not _numberish(words[i].norm):
+            i += 1
+            continue
         got = _number_at(words, i)
         if got is not None:
             starts[i] = got
@@ -424,6 +450,8 @@ def counts_in(text: str) -> list[Count]:
     consumed: set[int] = set()
     skip: set[int] = set()
     for i, w in enumerate(words):
+        if i in starts or not _numberish(w.norm):
+            continue
         bare = _glueless(w.norm)
         stem = bare[:-2] if len(bare) > 4 else ""
         if i not in starts and bare.endswith(("ين", "ان")) and stem in _DUAL_STEMS:
@@ -435,7 +463,7 @@ def counts_in(text: str) -> list[Count]:
         if i in skip:
             continue
         if i not in starts and vague is not None and not (i > 0 and i - 1 in starts):
-            first = i - _match_before(words, i, _ABOUT_BEFORE + _LOWER_BEFORE)
+            first = i - _match_before(words, i, _HEDGES_BEFORE)
             last, low, high, after = w.end, vague[0], vague[1], i + 1
             following = _bare(words[i + 1].norm) if i + 1 < len(words) else ""
             if following in _PLURAL_SCALES or following.removeprefix("ال") in _PLURAL_SCALES:
@@ -476,7 +504,20 @@ def counts_in(text: str) -> list[Count]:
         noun, named = _nouns(words, first, j, boundaries, ends)
         part = any(words[k].norm in _BREAKDOWN or _glueless(words[k].norm) in _BREAKDOWN for k in range(max(0, first - 2), first))
         found.append(Count(words[first].start, words[max(last, j) - 1].end, low, high, noun, part, _group_after(words, j), named))
-    return _inherit(text, _with_crew(text, sorted(found, key=lambda c: c.start)))
+    return tuple(_inherit(text, _with_crew(text, sorted(found, key=lambda c: c.start))))
+
+
+@lru_cache(maxsize=65536)
+def _numberish(norm: str) -> bool:
+    """Whether a word can start or be a figure: digits, a number word, a vague plural, a dual."""
+    if norm[:1].isdigit():
+        return True
+    bare, glueless = _bare(norm), _glueless(norm)
+    if bare in _UNITS or bare in _TENS or bare in _HUNDREDS or bare in _SCALES or norm in _ENGLISH or norm in _ENGLISH_SCALES:
+        return True
+    if bare in _RANGES or glueless.removeprefix("ال") in _RANGES:
+        return True
+    return len(glueless) > 4 and glueless.endswith(("ين", "ان")) and glueless[:-2] in _DUAL_STEMS
 
 
 def _inherit_group(text: str, found: list[Count]) -> list[Count]:
@@ -586,13 +627,16 @@ def _is_date_part(words: list[_Word], i: int, j: int) -> bool:
     return after in _MONTH_WORDS or _glueless(after) in _MONTH_WORDS or before in _MONTH_WORDS
 
 
+@lru_cache(maxsize=8192)
 def update_cue(text: str) -> str:
     """"rise" when `text` says its figure rose from an earlier one ("ارتفعت الحصيلة إلى", "rose to"),
     "open" when it says its figure is not final ("حصيلة أولية", "حتى الآن"), else ""."""
-    norms = [_glueless(w.norm) for w in _words(text)]
-    for kind, cues in (("rise", _RISE_CUES), ("open", _OPEN_CUES)):
-        for p in cues:
-            n = len(p)
-            if any(tuple(norms[k : k + n]) == p for k in range(len(norms) - n + 1)):
-                return kind
+    joined = " " + " ".join(w.bare for w in _words(text)) + " "
+    for kind, cues in (("rise", _RISE_TEXT), ("open", _OPEN_TEXT)):
+        if any(cue in joined for cue in cues):
+            return kind
     return ""
+
+
+_RISE_TEXT = [" " + " ".join(p) + " " for p in _RISE_CUES]
+_OPEN_TEXT = [" " + " ".join(p) + " " for p in _OPEN_CUES]
