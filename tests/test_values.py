@@ -183,3 +183,18 @@ def test_day_and_month_take_the_article_year_and_a_weekday_before_them_is_one_da
 
 def test_a_weekday_without_an_article_date_is_not_placed() -> None:
     assert dates_in("قتل 13 شخصا في هجوم يوم الخميس", None) == []
+
+
+def test_a_day_and_month_far_after_the_article_is_last_years() -> None:
+    # BB-middleEast-4-20180218 lists earlier crashes: "25 ديسمبر" in a February 2018 article is 2017's
+    assert [iso for *_, iso in dates_in("25 ديسمبر/كانون أول: تحطم طائرة", "2018-02-18")] == ["2017-12-25"]
+    assert [iso for *_, iso in dates_in("تعقد القمة في 15 مارس", "2018-03-10")] == ["2018-03-15"]
+
+
+def test_the_day_something_was_said_is_not_when_it_happened() -> None:
+    from qa.answer.disagreement import _reporting_day
+
+    # SK-internationalNews-591-20180326 (a Monday): the fire broke out "أمس", it was said "الاثنين"
+    text = "قالت وزارة الطوارئ الروسية، الاثنين، إن ما لا يقل عن 53 شخصا لاقوا حتفهم، عندما اندلع حريق أمس في مركز تجاري"
+    found = dates_in(text, "2018-03-26")
+    assert [(text[s:e], _reporting_day(text, s)) for s, e, _ in found] == [("الاثنين", True), ("أمس", False)]

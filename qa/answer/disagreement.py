@@ -50,6 +50,9 @@ a day or two; a week later it is another story)."""
 SHARED_LEAD = 0.25
 """Share of the rarer lead's idf mass (headline and first sentence) that two articles must share to
 tell the same event."""
+NEWS_DAYS = 7
+"""A day named in a report that lies further than this from the article's own date is about another
+event (the BBC's list of earlier crashes under its report of the Aseman crash)."""
 QUESTION_SHARE = 0.8
 """Share of the question's words (idf mass), among those the first report's article holds, that
 another article must hold to report the same event."""
@@ -263,7 +266,11 @@ def _read(
         return None
     days = _days(sentence, article.date) or _days(f"{article.title}\n{_lead(article)}", article.date)
     if slot == "date":
-        days = dates_in(sentence, article.date)
+        days = [
+            d for d in dates_in(sentence, article.date)
+            if not _reporting_day(sentence, d[0]) and not _timeline_entry(sentence, d[0], d[1])
+            and (_days_apart(d[2], article.date) or 0) <= NEWS_DAYS
+        ]  # fmt: skip
         if not days:
             return None
         a, b, iso = days[0]
@@ -284,6 +291,20 @@ def _read(
 @lru_cache(maxsize=8192)
 def _days(text: str, published: str | None) -> frozenset[str]:
     return frozenset(iso for _, _, iso in dates_in(text, published))
+
+
+_SAID = frozenset(tokenize("قال قالت أعلن أعلنت أفاد أفادت ذكر ذكرت أكد أكدت صرح صرحت أضاف أضافت نقلت said announced told reported"))
+
+
+def _timeline_entry(sentence: str, start: int, end: int) -> bool:
+    """"11 فبراير/ شباط: تحطمت طائرة روسية ...": a dated line of a list of earlier events."""
+    return not sentence[:start].strip() and sentence[end : end + 3].lstrip()[:1] in (":", "-", "–")
+
+
+def _reporting_day(sentence: str, start: int) -> bool:
+    """The day right after "قالت الوزارة، الاثنين، إن ..." is when it was said, not when it happened."""
+    before = tokenize(sentence[max(0, start - 60) : start])[-4:]
+    return any(w in _SAID or w[1:] in _SAID for w in before)
 
 
 def _lead(article) -> str:

@@ -229,6 +229,9 @@ _MENTION = re.compile(
     rf"|(?P<relative>{'|'.join(map(re.escape, _RELATIVE))}))(?![\w])",
     re.IGNORECASE,
 )
+FUTURE_DAYS = 31
+"""A day and month without a year is this year's unless that falls more than a month after the
+article (then it is last year's): news recalls the past far more often than it announces the far future."""
 _LENGTH_KEEPING_FOLD = str.maketrans("أإآٱىة٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "اااايه01234567890123456789")
 
 
@@ -263,6 +266,8 @@ def dates_in(text: str, published: str | None) -> list[tuple[int, int, str]]:
                 if year is None and base is None:
                     continue
                 day_value = dt.date(int(year) if year else base.year, month, day)
+                if year is None and day_value > base + dt.timedelta(days=FUTURE_DAYS):
+                    day_value = dt.date(base.year - 1, month, day)  # "25 ديسمبر" in a February article: last year's
             elif m.group("weekday") and base is not None:
                 weekday = _WEEKDAY_BY_NAME[m.group("weekday").lower()]
                 if m.group("next"):
