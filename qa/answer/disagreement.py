@@ -312,8 +312,11 @@ def _lead(article) -> str:
 
 
 def _chosen(counts: list[Count], sentence: str) -> Count:
-    """The figure a sentence gives for its toll: after "ارتفعت الحصيلة من 10 إلى 14", the last one; else the first."""
-    return counts[-1] if len(counts) > 1 and update_cue(sentence) == "rise" else counts[0]
+    """The figure a sentence gives for its toll: where it says the toll rose ("ارتفعت الحصيلة من 10 إلى
+    14", "أعداد القتلى بـ381، في زيادة ... إجمالي 131"), the highest; else the first."""
+    if len(counts) > 1 and update_cue(sentence) == "rise":
+        return max(counts, key=lambda c: (c.low, c.high))
+    return counts[0]
 
 
 @lru_cache(maxsize=8192)
