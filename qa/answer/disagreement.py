@@ -169,7 +169,8 @@ def disagreement(
         if any(_overlap(reading, earlier) for earlier in said.get(article.source or doc_id, ())):
             return "seen"  # the outlet already said this
         if readings and not (
-            any(_same_event(snapshot, r, reading) for r in readings) and _tells_what_was_asked(snapshot, question, readings[0], reading)
+            any(_same_event(snapshot, r, reading) for r in readings)
+            and _tells_what_was_asked(snapshot, question, readings[0], reading)
         ):
             return "apart"
         readings.append(reading)
@@ -285,7 +286,9 @@ def _read(
         return None
     c = _chosen(counts, sentence)
     cue = update_cue(sentence) or update_cue(f"{article.title}\n{_lead(article)}")
-    return _Reading(article.id, start, end, start + c.start, start + c.end, c.low, c.high, c.normalized, noun or c.noun, cue, c.group, days)
+    return _Reading(
+        article.id, start, end, start + c.start, start + c.end, c.low, c.high, c.normalized, noun or c.noun, cue, c.group, days
+    )
 
 
 @lru_cache(maxsize=8192)
@@ -293,7 +296,9 @@ def _days(text: str, published: str | None) -> frozenset[str]:
     return frozenset(iso for _, _, iso in dates_in(text, published))
 
 
-_SAID = frozenset(tokenize("قال قالت أعلن أعلنت أفاد أفادت ذكر ذكرت أكد أكدت صرح صرحت أضاف أضافت نقلت said announced told reported"))
+_SAID = frozenset(
+    tokenize("قال قالت أعلن أعلنت أفاد أفادت ذكر ذكرت أكد أكدت صرح صرحت أضاف أضافت نقلت said announced told reported")
+)
 
 
 def _timeline_entry(sentence: str, start: int, end: int) -> bool:

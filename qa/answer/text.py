@@ -138,7 +138,9 @@ def answer_text(
     return "\n".join(lines)
 
 
-def _report_quotes(note: Disagreement, quotes: tuple[Quote, ...], citations: tuple[Citation, ...], language: str) -> list[str]:
+def _report_quotes(
+    note: Disagreement, quotes: tuple[Quote, ...], citations: tuple[Citation, ...], language: str
+) -> list[str]:
     """The reports' verbatim sentences that the answer's quotes do not already show."""
     numbers = {c.doc_id: c.number for c in citations}
     shown = [(q.doc_id, q.start, q.end) for q in quotes]

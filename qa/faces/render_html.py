@@ -309,7 +309,8 @@ def answer_html(
         parts.append(f'<div class="qa-sources"><div class="qa-label" dir="auto">{words["sources"]}</div>')
         for citation in answer.citations:
             quotes = [q for q in answer.quotes if q.doc_id == citation.doc_id]
-            reported = [(r.start, r.end) for r in (answer.disagreement.reports if answer.disagreement else ()) if r.doc_id == citation.doc_id]
+            reports = answer.disagreement.reports if answer.disagreement else ()
+            reported = [(r.start, r.end) for r in reports if r.doc_id == citation.doc_id]
             parts.append(_source_html(citation, quotes, _lookup(article, citation.doc_id), language, reported))
         parts.append("</div>")
     parts.append("</div>")
@@ -330,7 +331,9 @@ def disagreement_html(
     words = labels(language)
     numbers = {c.doc_id: c.number for c in citations}
     head = words["rose" if note.kind == "update" else "differ"]
-    joiner = f' <span class="qa-report-sep">{safe_text(words["to"])}</span> ' if note.kind == "update" else safe_text(words["comma"])
+    joiner = safe_text(words["comma"])
+    if note.kind == "update":
+        joiner = f' <span class="qa-report-sep">{safe_text(words["to"])}</span> '
     items = []
     for r in note.reports:
         number = numbers.get(r.doc_id)

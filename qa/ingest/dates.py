@@ -216,7 +216,10 @@ _WEEKDAYS = {
 }  # fmt: skip
 _WEEKDAY_BY_NAME = {_fold(k): v for k, v in _WEEKDAYS.items()}
 _NEXT = ("المقبل", "القادم", "next")
-_RELATIVE = {_fold(k): v for k, v in {"أمس": -1, "البارحة": -1, "yesterday": -1, "اليوم": 0, "today": 0, "غدا": 1, "tomorrow": 1}.items()}
+_RELATIVE = {
+    _fold(k): v
+    for k, v in {"أمس": -1, "البارحة": -1, "yesterday": -1, "اليوم": 0, "today": 0, "غدا": 1, "tomorrow": 1}.items()
+}
 _LATIN_MONTHS = {m: i for i, m in enumerate(
     "january february march april may june july august september october november december".split(), 1)}  # fmt: skip
 _LATIN_MONTH = "|".join(_LATIN_MONTHS)
@@ -280,7 +283,8 @@ def dates_in(text: str, published: str | None) -> list[tuple[int, int, str]]:
             continue
         if day_value is None or day_value.year not in _YEARS:
             continue
-        both_weekdays = m.group("weekday") and found and folded[found[-1][0] : found[-1][1]].strip().startswith(tuple(_WEEKDAY_BY_NAME))
+        previous = folded[found[-1][0] : found[-1][1]].strip() if found else ""
+        both_weekdays = m.group("weekday") and previous.startswith(tuple(_WEEKDAY_BY_NAME))
         if found and not folded[found[-1][1] : m.start()].strip(" ,،") and not both_weekdays:
             found[-1] = (found[-1][0], m.end(), day_value.isoformat())  # "الخميس 8 مارس": one day, as written
         else:

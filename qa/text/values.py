@@ -161,11 +161,17 @@ def group_of(norm_words: list[str]) -> str:
                 return _GROUP_OF[form]
     return ""
 # Generic nouns after a figure: "13 شخصا قتلوا" counts people killed, read further on.
-_GENERIC = _forms("شخص شخصا أشخاص الأشخاص شخصين شخصان مدني مدنيا مدنيين مدنيون فلسطيني فلسطينيا فلسطينيين people persons civilians others آخرين آخرون آخر على الأقل")
+_GENERIC = _forms(
+    "شخص شخصا أشخاص الأشخاص شخصين شخصان مدني مدنيا مدنيين مدنيون فلسطيني فلسطينيا فلسطينيين "
+    "people persons civilians others آخرين آخرون آخر على الأقل"
+)
 # The singular nouns whose dual (-ين / -ان) is a count of two.
 _DUAL_STEMS = _forms("قتيل جريح شخص طفل رجل امرأت جندي راكب")
 _BREAKDOWN = _forms("بينهم منهم بينها منها including among")
-_NOT_COUNT_AFTER = _forms("عاما عام سنة سنوات ساعة ساعات دقيقة دقائق يوما أيام يوم شهرا أشهر % بالمئة بالمائة في_المئة مرة مرات years year hours days percent")
+_NOT_COUNT_AFTER = _forms(
+    "عاما عام سنة سنوات ساعة ساعات دقيقة دقائق يوما أيام يوم شهرا أشهر % بالمئة بالمائة في_المئة مرة مرات "
+    "years year hours days percent"
+)
 _RISE_CUES = [tuple(normalize(p).split()) for p in (
     "ارتفعت الحصيلة", "ارتفع عدد", "ارتفعت حصيلة", "ارتفع", "ارتفعت", "ارتفاع", "تضاعفت", "تضاعف", "لتصل إلى",
     "لترتفع", "ليرتفع", "زيادة", "حصيلة جديدة", "آخر حصيلة", "rose to", "risen to", "has risen", "new toll",
@@ -249,7 +255,8 @@ def _words(text: str) -> list[_Word]:
 
 def _bare(norm: str) -> str:
     """A number word without a glued و / ب / ل ("وعشرين" -> "عشرين")."""
-    if len(norm) > 2 and norm[0] in "وبل" and (norm[1:] in _UNITS or norm[1:] in _TENS or norm[1:] in _HUNDREDS or norm[1:] in _SCALES):
+    rest = norm[1:]
+    if len(norm) > 2 and norm[0] in "وبل" and (rest in _UNITS or rest in _TENS or rest in _HUNDREDS or rest in _SCALES):
         return norm[1:]
     return norm
 
@@ -474,9 +481,11 @@ def _counts(text: str) -> tuple[Count, ...]:
             found.append(Count(words[first].start, last, low, high, noun, False, _group_after(words, after)))
     for i, (value, j) in sorted(starts.items()):
         raw = words[i].norm
-        if _YEAR.match(raw) or _is_date_part(words, i, j) or _is_time(words, i, j) or ":" in text[max(0, words[i].start - 1) : words[i].end + 1]:
+        clock = ":" in text[max(0, words[i].start - 1) : words[i].end + 1]
+        if _YEAR.match(raw) or _is_date_part(words, i, j) or _is_time(words, i, j) or clock:
             continue
-        if j < len(words) and words[j].norm in _NOT_COUNT_AFTER or text[words[i].end : words[i].end + 2].strip()[:1] in ("%", "٪"):
+        percent = text[words[i].end : words[i].end + 2].strip()[:1] in ("%", "٪")
+        if (j < len(words) and words[j].norm in _NOT_COUNT_AFTER) or percent:
             continue
         low, high, first, last = value, value, i, j
         if n := _match_before(words, i, _ABOUT_BEFORE):
@@ -502,8 +511,9 @@ def _counts(text: str) -> tuple[Count, ...]:
         elif _match_after(words, j, _PLUS, skip=3) and _perpetrator_follows(words, j):
             high = max(high, value + 1)
         noun, named = _nouns(words, first, j, boundaries, ends)
-        part = any(words[k].norm in _BREAKDOWN or _glueless(words[k].norm) in _BREAKDOWN for k in range(max(0, first - 2), first))
-        found.append(Count(words[first].start, words[max(last, j) - 1].end, low, high, noun, part, _group_after(words, j), named))
+        part = any(words[k].norm in _BREAKDOWN or words[k].bare in _BREAKDOWN for k in range(max(0, first - 2), first))
+        end = words[max(last, j) - 1].end
+        found.append(Count(words[first].start, end, low, high, noun, part, _group_after(words, j), named))
     return tuple(_inherit(text, _with_crew(text, sorted(found, key=lambda c: c.start))))
 
 
@@ -567,15 +577,16 @@ def _joined_by_and(between: str, second: str) -> bool:
 
 def _with_crew(text: str, found: list[Count]) -> list[Count]:
     """A figure followed, after "و", by one that counts no noun of its own ("4 من قوات الدرك و2 من
-    قوات الأمن") is a breakdown of one toll: it reads as 4-6. Likewise "60 راكبا و6 أفراد للطاقم", "26 من الركاب وأفراد طاقمها المكون من ستة": the first figure counts
-    passengers, the total with the crew is the sum, so the figure reads as 60-66 (it agrees with a
+    قوات الأمن") is a breakdown of one toll: it reads as 4-6. Likewise "60 راكبا و6 أفراد للطاقم" and
+    "26 من الركاب وأفراد طاقمها المكون من ستة": the first figure counts passengers, the total with the crew is the sum, so the figure reads as 60-66 (it agrees with a
     report of 66 on board, and with one of 60 passengers)."""
     out = list(found)
     for k, (a, b) in enumerate(zip(found, found[1:])):
         if not a.noun or a.part or a.high == INFINITY:
             continue
         between = [normalize(w) for w in _TOKEN.findall(text[a.end : b.end + 40])][:8]
-        crew = any(w in _CREW or w[1:] in _CREW or w[2:] in _CREW for w in between) and b.noun in ("", a.noun, "aboard", "افراد", "اعضاء")
+        names_crew = any(w in _CREW or w[1:] in _CREW or w[2:] in _CREW for w in between)
+        crew = names_crew and b.noun in ("", a.noun, "aboard", "افراد", "اعضاء")
         joined = a.noun in CATEGORIES and not b.noun and _joined_by_and(text[a.end : b.start], text[b.start : b.end])
         if crew or joined:
             out[k] = Count(a.start, a.end, a.low, a.high + b.high, a.noun, a.part, a.group, a.named)
