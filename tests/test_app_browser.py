@@ -518,3 +518,65 @@ def test_an_upload_refreshes_outlets_and_the_plot(news_editor_chat: NewsChat, tm
     answer = news_chat.ask(UPLOADED_QUESTION)
     ((doc_id, summary),) = news_chat.sources(answer)
     assert doc_id == uploaded_record()["id"] and f"{UPLOADED_OUTLET} · 2016-12-05" in summary
+
+
+# ---------------------------------------------------------------------------- outlets that disagree
+
+
+@pytest.fixture(scope="module")
+def disagree_app_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:
+    """`python app.py` on two cases of tests/data/disagreement_cases.json and 48 real news articles."""
+    from qa.index import Index
+    from tests.disagreement_corpus import case_articles
+
+    root = tmp_path_factory.mktemp("disagree-app")
+    Index.build(case_articles("arbin-school", "lombok-earthquake"), root / "index", embedder=real_embedder, progress=False)
+    yield from _serve(root, root / "index")
+
+
+@pytest.fixture
+def disagree_chat(browser, disagree_app_url: str) -> Iterator[Chat]:
+    context = browser.new_context(viewport={"width": 1100, "height": 1300}, locale="ar")
+    page = context.new_page()
+    try:
+        yield Chat(page, disagree_app_url)
+    finally:
+        context.close()
+
+
+@pytest.mark.quality
+def test_outlets_that_differ_get_a_note_whose_values_open_their_sentences(disagree_chat: Chat) -> None:
+    from tests.disagreement_corpus import CASES
+
+    answer = disagree_chat.ask(CASES["arbin-school"]["question"])
+    note = answer.locator(".qa-disagreement")
+    note.wait_for(state="visible")
+    assert note.inner_text().strip().startswith("تختلف المصادر:")
+    values = [v.strip() for v in note.locator(".qa-report-value").all_inner_texts()]
+    assert "15" in values and "16" in values, values
+    assert answer.locator(".qa-quote").count() >= 1  # the answer's own quotes stay beside the note
+
+    report = note.locator("details.qa-report").filter(has=disagree_chat.page.locator(".qa-report-value", has_text="16")).first
+    assert "france24" in report.locator("summary").inner_text()
+    mark = report.locator("mark.qa-mark")
+    assert not mark.is_visible()  # each value opens its own highlighted sentence
+    report.locator("summary").click()
+    mark.wait_for(state="visible")
+    assert "16 طفلا" in mark.inner_text()
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    disagree_chat.page.set_viewport_size({"width": 1100, "height": 1900})
+    disagree_chat.page.locator(".qa-question").last.evaluate("e => e.scrollIntoView({block: 'start'})")
+    disagree_chat.page.wait_for_timeout(300)
+    disagree_chat.page.screenshot(path=str(ARTIFACTS / "disagreement.png"))
+
+
+@pytest.mark.quality
+def test_a_toll_that_rose_says_so(disagree_chat: Chat) -> None:
+    from tests.disagreement_corpus import CASES
+
+    answer = disagree_chat.ask(CASES["lombok-earthquake"]["question"])
+    note = answer.locator(".qa-disagreement")
+    note.wait_for(state="visible")
+    text = note.inner_text()
+    assert text.strip().startswith("ارتفعت الحصيلة من") and "إلى" in text

@@ -95,6 +95,13 @@ CSS = """
   background: rgba(16, 185, 129, 0.10); border-inline-start: 3px solid #10b981; }
 .qa-collection { font-size: 0.9em; line-height: 1.6; }
 .qa-outlet { display: inline-block; margin-inline-end: 0.6em; }
+.qa-disagreement { margin: 0.5em 0; padding: 0.3em 0.6em; border-inline-start: 4px solid #d97706;
+  background: rgba(217, 119, 6, 0.08); border-radius: 4px; }
+.qa-disagreement-label { font-weight: 700; }
+.qa-report { display: inline-block; vertical-align: top; margin-inline-end: 0.3em; }
+.qa-report[open] { display: block; margin: 0.3em 0; }
+.qa-report summary { cursor: pointer; display: inline; }
+.qa-report-value { font-weight: 700; text-decoration: underline dotted; }
 """
 
 
