@@ -12,6 +12,7 @@ order, none of the cases'), with the real model, and each question is asked once
 - split: cases alternate, within each label, between a development half (`dev`, the rules were
   written looking at it) and a held-out half (`heldout`, looked at only through these figures); the
   split is by event, so no article of one half answers a question of the other;
+- per slot (count, date, person, place: the question's kind, `qa.text.kinds`): the same two figures;
 - per case: the note's kind and each report's outlet and normalized value, so a reader sees why.
 
 The index is kept in `--work` (default .cache/bench-disagreement) and reused when it holds the same
@@ -46,9 +47,9 @@ def articles(others: int) -> list:
     taken = {r["id"] for r in cases}
     with gzip.open(MULTISOURCE, "rt", encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]
-    pool = [r for r in rows if r["id"] not in taken]
-    step = max(1, len(pool) // others) if others else len(pool) + 1
-    extra = pool[::step][:others]
+    # every n-th article of the whole file, skipping the cases': adding a case does not change the others
+    step = max(1, len(rows) // others) if others else len(rows) + 1
+    extra = [r for r in rows[::step] if r["id"] not in taken][:others]
     return [record(r) for r in cases + extra]
 
 
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from qa.answer.assistant import Assistant
     from qa.retrieve import Retriever
+    from qa.text.kinds import question_kind
 
     cases = json.loads(CASES.read_text(encoding="utf-8"))
     docs = articles(args.others)
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "id": case["id"],
                 "split": case["split"],
+                "slot": SLOTS.get(question_kind(case["question"]), "other"),
                 "label": case["label"],
                 "type": case["type"],
                 "expect": case["expect"],
@@ -111,25 +114,30 @@ def main(argv: list[str] | None = None) -> int:
                 "ok": matches(case, note) if case["label"] == "real" else not (note and note.kind == "differ"),
             }
         )
-    figures = {}
-    for split in ("dev", "heldout", "all"):
-        chosen = [r for r in rows if split == "all" or r["split"] == split]
-        real = [r for r in chosen if r["label"] == "real"]
-        alike = [r for r in chosen if r["label"] == "lookalike"]
-        figures[split] = {
-            "real": len(real),
-            "real_flagged": sum(r["ok"] for r in real),
-            "real_flagged_share": round(sum(r["ok"] for r in real) / len(real), 3) if real else None,
-            "lookalikes": len(alike),
-            "lookalikes_flagged_differ": sum(not r["ok"] for r in alike),
-            "lookalikes_differ_share": round(sum(not r["ok"] for r in alike) / len(alike), 3) if alike else None,
-        }
+    figures = {split: _figures([r for r in rows if split == "all" or r["split"] == split]) for split in ("dev", "heldout", "all")}
+    by_slot = {slot: _figures([r for r in rows if r["slot"] == slot]) for slot in dict.fromkeys(r["slot"] for r in rows)}
     shown = [r for r in rows if args.split == "all" or r["split"] == args.split]
     print(json.dumps({"articles": len(docs), "others": args.others, "chunks": len(index), "build_s": round(build_s, 1),
-                      "figures": figures if args.split == "all" else {args.split: figures[args.split]}, "cases": shown},
-                     ensure_ascii=False, indent=1))  # fmt: skip
+                      "figures": figures if args.split == "all" else {args.split: figures[args.split]},
+                      "by_slot": by_slot, "cases": shown}, ensure_ascii=False, indent=1))  # fmt: skip
     return 0
 
+
+SLOTS = {"how_many": "count", "when": "date", "who": "person", "where": "place"}
+
+
+def _figures(chosen: list[dict]) -> dict:
+    """Real disagreements flagged and look-alikes flagged "differ", among `chosen` rows."""
+    real = [r for r in chosen if r["label"] == "real"]
+    alike = [r for r in chosen if r["label"] == "lookalike"]
+    return {
+        "real": len(real),
+        "real_flagged": sum(r["ok"] for r in real),
+        "real_flagged_share": round(sum(r["ok"] for r in real) / len(real), 3) if real else None,
+        "lookalikes": len(alike),
+        "lookalikes_flagged_differ": sum(not r["ok"] for r in alike),
+        "lookalikes_differ_share": round(sum(not r["ok"] for r in alike) / len(alike), 3) if alike else None,
+    }
 
 if __name__ == "__main__":
     raise SystemExit(main())

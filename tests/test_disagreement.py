@@ -1,7 +1,7 @@
 """Outlets that disagree, end to end with the real model: `Answer.disagreement`, `qa ask --json`, the
 text line and the chat's HTML.
 
-The index holds the articles of five cases of `tests/data/disagreement_cases.json` (real outlets,
+The index holds the articles of eight cases of `tests/data/disagreement_cases.json` (real outlets,
 2018; how each was chosen is in docs/disagreement.md) and the 48 real Jawhara FM articles of
 `tests/data/news_distractors.jsonl`. The full set of cases, with a few hundred other articles beside
 them, is measured by `bench/disagreement.py`.
@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from tests.disagreement_corpus import CASES, case_articles
 
-USED = ("arbin-school", "idlib-not-arbin", "lombok-earthquake", "aseman-aboard", "kabul-nowruz")
+USED = ("arbin-school", "idlib-not-arbin", "lombok-earthquake", "aseman-aboard", "kabul-nowruz", "salisbury-where",
+        "trebes-where", "ashmawi-where")
 REPORT_KEYS = {"value", "normalized", "doc_id", "source", "date", "text", "start", "end"}
 
 
@@ -79,7 +80,11 @@ def test_a_toll_that_rose_is_an_update_not_a_disagreement(assistant) -> None:
     assert any(line.startswith("ارتفعت الحصيلة من") and " إلى " in line for line in answer.text.splitlines())
 
 
-@pytest.mark.parametrize("case", ["aseman-aboard", "kabul-nowruz", "idlib-not-arbin"])
+@pytest.mark.parametrize(
+    "case",
+    ["aseman-aboard", "kabul-nowruz", "idlib-not-arbin", "salisbury-where", "trebes-where", "ashmawi-where",
+     "ashmawi-who", "aseman-where", "arbin-where"],
+)  # fmt: skip
 def test_look_alikes_are_not_flagged(assistant, case: str) -> None:
     note = assistant.ask(CASES[case]["question"]).disagreement
     assert note is None or note.kind != "differ", note

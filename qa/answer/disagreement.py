@@ -2,7 +2,8 @@
 
 Newsrooms cross-check tolls by hand because outlets publishing within hours of each other give
 different figures. After the answer model has chosen its quotes (`Assistant.ask`), this module reads
-the value that fills the question's slot (a count for "كم"/"how many", a day for "متى"/"when") in the
+the value that fills the question's slot (a count for "كم"/"how many", a day for "متى"/"when", a person
+for "من"/"who", a place for "أين"/"where", read by `qa.text.names` only where sure) in the
 sentences the assistant already weighed, one report per outlet, and says when the reports differ or
 when a later one updates an earlier toll. It never picks a winner and never changes the quotes: the
 note sits beside the answer.
@@ -40,7 +41,8 @@ from qa.ingest.dates import dates_in
 from qa.question import Question
 from qa.records import Disagreement, Quote, Report
 from qa.search.syndication import stories
-from qa.text.normalize import STOPWORDS, tokenize
+from qa.text.names import mentioned, names_agree, persons_in, place_level, places_in
+from qa.text.normalize import STOPWORDS, normalize, tokenize
 from qa.text.sentences import split_sentences
 from qa.text.values import Count, category_of, counts_in, group_of, update_cue
 
@@ -120,6 +122,10 @@ class _Reading:
     group: str = ""
     days: frozenset[str] = frozenset()
     """The days the sentence (else its article's lead) names, resolved against the article's date."""
+    name: tuple[str, ...] = ()
+    """A person's or place's words, normalized (`qa.text.names`); empty for counts and days."""
+    article_text: str = ""
+    """For a name: the whole article, which agrees with another report's name when it names it too."""
 
 
 def disagreement(
@@ -143,12 +149,14 @@ def disagreement(
         outlet, oldest first.
     """
     question: Question = weighed.question
-    slot = {"how_many": "count", "when": "date"}.get(question.kind)
+    slot = {"how_many": "count", "when": "date", "who": "person", "where": "place"}.get(question.kind)
     if slot is None or not quotes or weighed.probabilities is None or not len(order):
         return None
+    if slot == "person" and not _anchors(question):
+        return None  # no role word or verb to read a name beside: nothing is read with confidence
     snapshot, p = _Articles.over(weighed.snapshot), weighed.probabilities
     best = max(float(p[order[0]]), 1e-300)
-    wanted = _wanted_noun(question) if slot == "count" else ""
+    wanted = _wanted_noun(question) if slot == "count" else _wanted_level(question) if slot == "place" else ""
     group = _wanted_group(question) if slot == "count" else ""
     named = _named_groups(question) if slot == "count" else frozenset()
     group_of = stories(snapshot.snapshot)
@@ -163,7 +171,7 @@ def disagreement(
         article = snapshot.articles[doc_id]
         reading = _read(article, start, end, slot, wanted or (readings[0].noun if readings else ""),
                         group or (readings[0].group if readings else ""), strict=bool(readings) and not group,
-                        named=named)  # fmt: skip
+                        named=named, question=question)  # fmt: skip
         if reading is None:
             return "none"
         if any(_overlap(reading, earlier) for earlier in said.get(article.source or doc_id, ())):
@@ -222,7 +230,65 @@ def _lead_sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _overlap(a: _Reading, b: _Reading) -> bool:
+    if a.name or b.name:
+        return names_agree(a.name, b.name) or mentioned(a.name, b.article_text) or mentioned(b.name, a.article_text)
     return a.low <= b.high and b.low <= a.high
+
+
+def _wanted_level(question: Question) -> str:
+    """"city" or "region" when the question names the level ("في أي مدينة", "في أي محافظة"), else "" (the
+    first report's level then decides: a town is never compared with a province)."""
+    words = tokenize(question.text)
+    for k, w in enumerate(words[:-1]):
+        if w in ("اي", "which", "what") and (level := place_level(words[k + 1])):
+            return level
+    return ""
+
+
+_WHO_SKIP = frozenset(tokenize("هو هي هم الذي التي الذين is was were the"))
+
+
+def _anchors(question: Question) -> frozenset[str]:
+    """What a person is read beside: the word after "من"/"who" ("من تبنى" -> تبني, "من هو المتحدث" ->
+    المتحدث). An English question over Arabic reports has none: its verb is not theirs."""
+    words = tokenize(question.text)
+    for k, w in enumerate(words[:3]):
+        if w in ("من", "ومن", "فمن"):
+            rest = [x for x in words[k + 1 : k + 3] if x not in _WHO_SKIP]
+            return frozenset(rest[:1])
+    return frozenset()
+
+
+def _qualifier(question: Question) -> str:
+    """The word after the question's role ("من هو المتحدث باسم الجيش" -> "الجيش"), or ""."""
+    words = [w for w in tokenize(question.text) if w not in _WHO_SKIP and w != "باسم"]
+    for k, w in enumerate(words[:-1]):
+        if w in ("من", "ومن", "فمن"):
+            return words[k + 2] if k + 2 < len(words) and words[k + 1] in _ROLE_WORDS else ""
+    return ""
+
+
+_ROLE_WORDS = frozenset(tokenize("المتحدث الناطق قائد رئيس زعيم وزير محافظ مدير أمير حاكم"))
+
+
+def _asked(question: Question) -> frozenset[str]:
+    words = tokenize(question.text)
+    return frozenset(words) | frozenset(w[1:] for w in words if len(w) > 3 and w[0] in "وبلف")
+
+
+def _read_name(article, start: int, end: int, slot: str, level: str, question: Question, days) -> _Reading | None:
+    """The person or place (`qa.text.names`) that fills the slot in `article.text[start:end]`."""
+    sentence = article.text[start:end]
+    if slot == "place":
+        found = places_in(sentence, level, _asked(question))
+    else:
+        anchors = _anchors(question)
+        found = persons_in(sentence, frozenset(level and {level} or anchors), _asked(question), _qualifier(question))
+    if not found:
+        return None
+    n = found[0]
+    return _Reading(article.id, start, end, start + n.start, start + n.end, 0.0, 0.0, normalize(sentence[n.start : n.end]),
+                    n.level, "", "", days, n.words, f"{article.title}\n{article.text}")  # fmt: skip
 
 
 def _wanted_noun(question: Question) -> str:
@@ -254,7 +320,7 @@ def _named_groups(question: Question) -> frozenset[str]:
 
 def _read(
     article, start: int, end: int, slot: str, noun: str, group: str = "", *, strict: bool = False,
-    named: frozenset[str] = frozenset(),
+    named: frozenset[str] = frozenset(), question: Question | None = None,
 ) -> _Reading | None:
     """The slot's value in `article.text[start:end]`, or None when it holds none (of `noun`, of
     `group`). A figure of no named group fits any `group` the question asked for, unless `strict`
@@ -266,6 +332,8 @@ def _read(
     if _about_earlier(sentence, (article.date or "")[:4]):
         return None
     days = _days(sentence, article.date) or _days(f"{article.title}\n{_lead(article)}", article.date)
+    if slot in ("person", "place"):
+        return _read_name(article, start, end, slot, noun, question, days) if question is not None else None
     if slot == "date":
         days = [
             d for d in dates_in(sentence, article.date)
