@@ -3,8 +3,8 @@
 The cases (`tests/data/disagreement_cases.json`, articles in `tests/data/disagreement_articles.jsonl`) are
 events of the multi-outlet development set (../shared/data/news/ant-multisource-dev.jsonl.gz, ANT Corpus v2.1)
 that several outlets reported; `docs/disagreement.md` says how each was chosen. All case articles are
-indexed together with `--others` other articles of the same development set (every n-th article in file
-order, none of the cases'), with the real model, and each question is asked once with `Assistant.ask`.
+indexed together with `--others` other articles of the same development set (every n-th article of the
+whole file, the cases' skipped, so that adding a case does not change them), with the real model, and each question is asked once with `Assistant.ask`.
 
 - real disagreements: flagged when `Answer.disagreement` is "differ" and names, for each outlet the
   case lists, one of the values the case gives for it (`values`: "14|16" allows either);
@@ -90,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from qa.answer.assistant import Assistant
     from qa.retrieve import Retriever
-    from qa.text.kinds import question_kind
 
     cases = json.loads(CASES.read_text(encoding="utf-8"))
     docs = articles(args.others)
@@ -104,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "id": case["id"],
                 "split": case["split"],
-                "slot": SLOTS.get(question_kind(case["question"]), "other"),
+                "slot": _slot(case["question"]),
                 "label": case["label"],
                 "type": case["type"],
                 "expect": case["expect"],
@@ -124,6 +123,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 SLOTS = {"how_many": "count", "when": "date", "who": "person", "where": "place"}
+
+
+def _slot(question: str) -> str:
+    """The slot the note reads for `question`, as `qa.answer.disagreement` decides it."""
+    from qa.answer.disagreement import _wanted_level
+    from qa.question import Question
+    from qa.text.kinds import question_kind
+
+    kind = question_kind(question)
+    return SLOTS.get(kind, "place" if _wanted_level(Question.of(question)) else "other")
 
 
 def _figures(chosen: list[dict]) -> dict:

@@ -20,6 +20,9 @@ The rules, each for a look-alike that must not read as a disagreement:
   is left out.
 - One report per story: syndicated copies (`qa.search.syndication`) speak once.
 - Values differ only when their intervals do not overlap ("نحو 100" is 90-110; "13 على الأقل" is 13+).
+- Names (`qa.text.names`): a place only after a marker ("في مدينة X"), compared with places of the
+  same level; a person only beside the question's role word or after its verb; two names differ only
+  when they share no word, no spelling and no alias, and neither outlet's article names the other's.
 - An update is not a disagreement: when the reports, ordered by date, rise and one of them says so
   ("ارتفعت الحصيلة", "حصيلة جديدة", "حتى الآن", "rose to"), the note says "rose from X to Y".
 
@@ -42,7 +45,7 @@ from qa.question import Question
 from qa.records import Disagreement, Quote, Report
 from qa.search.syndication import stories
 from qa.text.names import mentioned, names_agree, persons_in, place_level, places_in
-from qa.text.normalize import STOPWORDS, normalize, tokenize
+from qa.text.normalize import STOPWORDS, tokenize
 from qa.text.sentences import split_sentences
 from qa.text.values import Count, category_of, counts_in, group_of, update_cue
 
@@ -149,7 +152,8 @@ def disagreement(
         outlet, oldest first.
     """
     question: Question = weighed.question
-    slot = {"how_many": "count", "when": "date", "who": "person", "where": "place"}.get(question.kind)
+    kind = "where" if question.kind == "other" and _wanted_level(question) else question.kind  # "في أي بلدة"
+    slot = {"how_many": "count", "when": "date", "who": "person", "where": "place"}.get(kind)
     if slot is None or not quotes or weighed.probabilities is None or not len(order):
         return None
     if slot == "person" and not _anchors(question):
@@ -287,7 +291,7 @@ def _read_name(article, start: int, end: int, slot: str, level: str, question: Q
     if not found:
         return None
     n = found[0]
-    return _Reading(article.id, start, end, start + n.start, start + n.end, 0.0, 0.0, normalize(sentence[n.start : n.end]),
+    return _Reading(article.id, start, end, start + n.start, start + n.end, 0.0, 0.0, n.normalized,
                     n.level, "", "", days, n.words, f"{article.title}\n{article.text}")  # fmt: skip
 
 

@@ -51,7 +51,8 @@ _STOP = _forms(
     "شمال جنوب شرق غرب شمالي جنوبي شرقي غربي وسط قرب بالقرب جنوبا شمالا شرقا غربا غرب حيث التي الذي "
     "الواقعة الواقع الحدودية المحاذية التابعة عاصمة العاصمة مركز مساء صباح ليل فجر يوم أمس اليوم "
     "الاثنين الثلاثاء الأربعاء الخميس الجمعة السبت الأحد إثر بعد قبل خلال حسب وفق وفقا بحسب قال قالت "
-    "أعلن أعلنت أفاد أفادت ذكر ذكرت بينهم إن أن بشكل ثانية ثالثة رابعة خامسة جديدة أخرى أولى واحدة مسؤولية مسؤوليته المسؤولية north south east west near"
+    "أعلن أعلنت أفاد أفادت ذكر ذكرت بينهم إن أن بشكل ثانية ثالثة رابعة خامسة جديدة أخرى أولى واحدة "
+    "مسؤولية مسؤوليته المسؤولية north south east west near"
 ) | STOPWORDS
 _TITLES = _forms(
     "الرئيس رئيس السيد الشيخ الدكتور د العميد اللواء العقيد المقدم الرائد النقيب الجنرال الأمير الملك "
@@ -183,7 +184,8 @@ def persons_in(
                 found += _beside_role(tokens, k, anchor, asked)
             continue
         words = []
-        for start, end, w in [t for t in tokens[k + 1 : k + 1 + MAX_PERSON_WORDS + 2] if t[2] not in _QUOTES][:MAX_PERSON_WORDS]:
+        following = [t for t in tokens[k + 1 : k + 3 + MAX_PERSON_WORDS] if t[2] not in _QUOTES]
+        for start, end, w in following[:MAX_PERSON_WORDS]:
             if _stops(w) or w in asked or _bare(w) in asked:
                 break
             words.append((start, end, w))
@@ -252,7 +254,8 @@ def _name(words: list[tuple[int, int, str]], level: str, asked: frozenset[str]) 
 
 
 def _keys(words: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(b for w in words if (b := _bare(w)) not in _WEAK and w not in _TITLES and b not in _TITLES and len(b) >= 3)
+    bare = ((w, _bare(w)) for w in words)
+    return frozenset(b for w, b in bare if b not in _WEAK and w not in _TITLES and b not in _TITLES and len(b) >= 3)
 
 
 def _skeleton(word: str) -> str:
