@@ -145,7 +145,10 @@ class Assistant:
         order = self._order(weighed)
         picks = self._pick(weighed, order, set(asked.terms), asked.kind)
         quotes, citations = _cite(weighed.snapshot, picks, filters)
-        return self._answer(asked, quotes, citations, False, (), strength)
+        first = weighed.features[order[0]]
+        capped = self.model.cap and bool(first[FEATURES.index("unmet_any")])
+        high = self.model.high_band(bool(first[FEATURES.index("cross_lingual")]))
+        return self._answer(asked, quotes, citations, False, (), strength, capped=capped, high=high)
 
     def deliberate(
         self, question: str | Question, k: int | None = None, *, context: str = "", filters: Filters | None = None
@@ -213,9 +216,22 @@ class Assistant:
         return sorted(range(len(weighed.candidates)), key=key)
 
     def _answer(
-        self, question: Question, quotes, citations, abstained, related, strength: float, *, clarify: bool = False
+        self,
+        question: Question,
+        quotes,
+        citations,
+        abstained,
+        related,
+        strength: float,
+        *,
+        clarify: bool = False,
+        capped: bool = False,
+        high: float | None = None,
     ) -> Answer:
-        confidence = "" if abstained else confidence_word(strength, self.model.threshold)
+        """`capped`: the first quote misses a distinctive constraint of the question, so it is not "high";
+        `high`: the band for this first quote (`AnswerModel.high_band`)."""
+        band = self.model.high if high is None else high
+        confidence = "" if abstained else confidence_word(strength, self.model.threshold, high=band, capped=capped)
         text = answer_text(
             quotes,
             citations,

@@ -22,6 +22,7 @@ LABELS = {
         "high": "عالية",
         "medium": "متوسطة",
         "low": "منخفضة",
+        "tentative": "قد لا تجيب المقالات عن هذا مباشرة؛ أقرب ما وجدته:",
     },
     "en": {
         "sources": "Sources:",
@@ -32,6 +33,7 @@ LABELS = {
         "high": "high",
         "medium": "medium",
         "low": "low",
+        "tentative": "The articles may not answer this directly; the closest:",
     },
 }
 SNIPPET_CHARS = 160
@@ -45,6 +47,13 @@ def confidence_line(confidence: str, language: str) -> str:
     """"الثقة: عالية" / "Confidence: high"."""
     words = labels(language)
     return f"{words['confidence']} {words.get(confidence, confidence)}"
+
+
+def tentative_line(confidence: str, language: str) -> str:
+    """The preface of a "medium" answer, shown before its quotes wherever an answer appears: on held-out
+    articles a medium answer holds the answer about one time in three, so it reads as the closest
+    text found rather than as an answer. "" for any other word."""
+    return labels(language)["tentative"] if confidence == "medium" else ""
 
 
 def marker_text(quote: Quote, language: str) -> str:
@@ -85,8 +94,8 @@ def answer_text(
     confidence: str = "",
     clarify: bool = False,
 ) -> str:
-    """The plain-text answer stored in `Answer.text`: quotes in « », markers, the confidence word,
-    then the sources; or the abstention (or the request to name the subject) and related passages."""
+    """The plain-text answer stored in `Answer.text`: a medium answer's tentative preface, quotes in « »,
+    markers, the confidence word, then the sources; or the abstention (or the request to name the subject) and related passages."""
     words = labels(language)
     if abstained:
         lines = [words["clarify" if clarify else "abstain"]]
@@ -94,7 +103,8 @@ def answer_text(
             lines += ["", words["related"]]
             lines += [f"- «{snippet(hit.text)}» ({hit.title or hit.doc_id})" for hit in related]
         return "\n".join(lines)
-    lines = [f"«{quote_text(q)}» {marker_text(q, language)}" for q in quotes]
+    lines = [line] if (line := tentative_line(confidence, language)) else []
+    lines += [f"«{quote_text(q)}» {marker_text(q, language)}" for q in quotes]
     if confidence:
         lines += ["", confidence_line(confidence, language)]
     lines += ["", words["sources"]]
