@@ -376,9 +376,10 @@ class AnswerModel:
     """The question probability from which an answer is "high" (`qa.answer.confidence`), fitted with
     the model on its train half."""
     high_cross: float | None = None
-    """The same band for a question whose first quote is in another language (an English question on
-    Arabic articles), whose first pick holds the answer far less often at the same probability;
-    `high` where not fitted."""
+    """A band of its own for a first quote in another language than the question (an English question
+    on Arabic articles), whose first pick holds the answer far less often at the same probability;
+    None (the shipped model): `high` for every question. One fitted on the train half's cross-language
+    questions was measured and not shipped (docs/experiments.md)."""
     cap: bool = False
     """Whether a first quote that misses a distinctive constraint of the question is kept from "high"
     (`qa.answer.confidence.confidence_word`); off for a model fitted before constraints were read,
