@@ -1,15 +1,18 @@
-"""Load test of the chat app: concurrent `gradio_client` clients, each asking its own question.
+"""Load test of the server: concurrent clients of the chat's `/ask` (`gradio_client`) and of the
+REST API's `POST /api/v1/ask` (plain HTTP), each client asking its own question.
 
 Not a unit test: run it by hand and read the figures.
 
-    python bench/load_app.py                      # starts app.py on a fresh seeds index, 20 clients
-    python bench/load_app.py --url http://127.0.0.1:7860/ --rounds 3
+    python bench/load_app.py                      # starts `qa serve` on a fresh seeds index, 20 clients per API
+    python bench/load_app.py --url http://127.0.0.1:7860/ --rounds 3 --api rest
 
-Every client asks a different question through the `/ask` endpoint (Arabic and English, about the
-seeds or about topics they do not cover) and checks the JSON: an answer must quote the expected
-article and contain the expected words; a question about an absent topic must be abstained.
-Prints one JSON object: clients, requests, errors, wrong, p50_ms, p95_ms, max_ms, wall_s, rps.
-Exits 1 if any request failed or any answer was wrong.
+Every client asks a different question (Arabic and English, about the seeds or about topics they do
+not cover) and checks the JSON: an answer must quote the expected article and contain the expected
+words; a question about an absent topic must be abstained. The chat's clients go first, then the REST
+API's, never both at once. The server it starts has no rate limit to speak of (the limiter would
+refuse 20 clients from one address by design); a `--url` server keeps its own.
+Prints one JSON object, {"chat": {...}, "rest": {...}}, each with clients, requests, errors, wrong,
+p50_ms, p95_ms, max_ms, wall_s, rps. Exits 1 if any request failed or any answer was wrong.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,14 +95,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def start_app(index_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    """`python app.py` on a free loopback port (it builds the seeds' index first if absent)."""
+    """`qa serve` on a free loopback port (it builds the seeds' index first if absent)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(REPO / "app.py"), "--index-dir", str(index_dir), "--port", str(port)],
+            [sys.executable, "-m", "qa", "serve", "--index-dir", str(index_dir), "--port", str(port), "--asks-per-minute", "1000000"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/"
@@ -115,11 +119,26 @@ def start_app(index_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"app did not start within 600 s; see {log}")
 
 
-def run(url: str, clients: int, rounds: int) -> dict:
-    from gradio_client import Client
+def rest_ask(url: str, question: str) -> dict:
+    """`POST /api/v1/ask`: the answer's JSON, or an exception naming the status and message."""
+    body = json.dumps({"question": question}, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(url.rstrip("/") + "/api/v1/ask", data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(f"HTTP {exc.code}: {exc.read()[:200]!r}") from None
 
+
+def run(url: str, clients: int, rounds: int, api: str = "chat") -> dict:
     cases = [CASES[i % len(CASES)] for i in range(clients)]
-    connected = [Client(url, verbose=False) for _ in cases]  # connecting is not part of the timing
+    if api == "chat":
+        from gradio_client import Client
+
+        connected = [Client(url, verbose=False) for _ in cases]  # connecting is not part of the timing
+        asks = [lambda question, c=c: c.predict(question, api_name="/ask") for c in connected]
+    else:
+        asks = [lambda question: rest_ask(url, question) for _ in cases]
     barrier = threading.Barrier(clients)
     latencies: list[float] = []
     errors: list[str] = []
@@ -127,12 +146,12 @@ def run(url: str, clients: int, rounds: int) -> dict:
     lock = threading.Lock()
 
     def client(number: int) -> None:
-        case, api = cases[number], connected[number]
+        case, ask = cases[number], asks[number]
         barrier.wait()
         for _ in range(rounds):
             started = time.perf_counter()
             try:
-                answer = api.predict(case.question, api_name="/ask")
+                answer = ask(case.question)
             except Exception as exc:  # every failure is counted and reported, none stops the run
                 with lock:
                     errors.append(f"{case.question}: {type(exc).__name__}: {exc}")
@@ -154,6 +173,7 @@ def run(url: str, clients: int, rounds: int) -> dict:
     requests = clients * rounds
     return {
         "url": url,
+        "api": "POST /api/v1/ask" if api == "rest" else "gradio /ask",
         "clients": clients,
         "rounds": rounds,
         "requests": requests,
@@ -178,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-dir", type=Path, help="index for the started app (default: a temporary one built from seeds/)")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=1, help="questions per client, asked one after another")
+    parser.add_argument("--api", choices=["chat", "rest", "both"], default="both", help="which door the clients use")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.rounds < 1:
         parser.error("--clients and --rounds must be positive")
@@ -188,13 +209,14 @@ def main(argv: list[str] | None = None) -> int:
         if not url:
             proc, url = start_app(args.index_dir or Path(tmp) / "index", Path(tmp) / "app.log")
         try:
-            report = run(url, args.clients, args.rounds)
+            apis = ["chat", "rest"] if args.api == "both" else [args.api]
+            report = {api: run(url, args.clients, args.rounds, api) for api in apis}
         finally:
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=30)
     print(json.dumps(report, ensure_ascii=False, indent=1))
-    return 0 if report["errors"] == 0 and report["wrong"] == 0 else 1
+    return 0 if all(r["errors"] == 0 and r["wrong"] == 0 for r in report.values()) else 1
 
 
 if __name__ == "__main__":

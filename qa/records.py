@@ -129,6 +129,36 @@ class Quote:
 
 
 @dataclass(frozen=True, slots=True)
+class Report:
+    """One outlet's value for what a question asked, quoted: `value` as written inside the verbatim
+    sentence `text` (`article.text[start:end]`), and `normalized` ("13", "90-110", an ISO day)."""
+
+    value: str
+    normalized: str
+    doc_id: str
+    source: str | None
+    date: str | None
+    text: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    """Independent reports of one event that give different values (`kind` "differ"), or a toll that
+    rose from one report to the next ("update"); reports oldest first (`qa.answer.disagreement`)."""
+
+    kind: str
+    reports: tuple[Report, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "reports": [r.to_dict() for r in self.reports]}
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """What `Assistant.ask` returns: quotes with citations, or an abstention with related passages.
 
@@ -148,6 +178,8 @@ class Answer:
     confidence: str = ""
     clarify: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    disagreement: Disagreement | None = None
+    """Outlets that report a different value for what was asked, beside the answer (never instead of it)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -161,5 +193,6 @@ class Answer:
             "quotes": [q.to_dict() for q in self.quotes],
             "citations": [c.to_dict() for c in self.citations],
             "related": [h.to_dict() for h in self.related],
+            "disagreement": self.disagreement.to_dict() if self.disagreement else None,
             **self.extra,
         }

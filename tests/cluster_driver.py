@@ -5,6 +5,7 @@ connects to it, does one scenario with the real model, and prints one JSON objec
     python -m tests.cluster_driver answers INDEX_DIR QUESTIONS_JSON UPDATES_JSONL
     python -m tests.cluster_driver kill-shard INDEX_DIR QUESTIONS_JSON
     python -m tests.cluster_driver node-loss INDEX_DIR QUESTIONS_JSON
+    python -m tests.cluster_driver json-under-faults SOURCE INDEX_DIR QUESTIONS_JSON
 
 Answers are compared inside the driver, the local index and the cluster one side by side in one
 process with one query embedder, so both sides search with the very same question vectors; what
@@ -17,13 +18,14 @@ import json
 import os
 import random
 import signal
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.ray_cluster import ADDRESS, stop_second_node
+from tests.ray_cluster import ADDRESS, start_second_node, stop_second_node
 
 SHARDS = 3
 CHECKPOINT = 20
@@ -217,6 +219,47 @@ def node_loss(index_dir: Path, questions_file: Path) -> dict[str, Any]:
     }
 
 
+def json_under_faults(source: Path, index_dir: Path, questions_file: Path) -> dict[str, Any]:
+    """`qa index|ask|search|stats --json` as real processes, as a program runs them, while Ray
+    processes die: `index --cluster` with an embedding worker killed (SIGKILL) mid-batch; `ask
+    --questions - --cluster` asked once, then the second node killed, then asked again once the
+    cluster has told its drivers that the node is dead ("(raylet) The node with node id ..."); then
+    `ask`, `search` and `stats`. Each command's stdout and stderr, whole."""
+    tmp = Path(os.environ["QA_TEST_CLUSTER_TMP"])
+    question = json.loads(questions_file.read_text(encoding="utf-8"))["cli"]
+    qa = [sys.executable, "-m", "qa"]
+    where = ["--index-dir", str(index_dir), "--json"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    start_second_node(tmp)  # the node-loss test leaves it down, and two workers need both nodes' CPUs
+    index = subprocess.Popen([*qa, "index", str(source), *where, "--rebuild", "--cluster", ADDRESS, "--workers", "2", "--quiet"], **pipes)
+    killed: list[int] = []
+    while index.poll() is None and not killed:
+        busy = _processes("ray::EmbeddingWorker.stage")
+        if busy:
+            os.kill(busy[0], signal.SIGKILL)
+            killed.append(busy[0])
+        time.sleep(0.05)
+    out, err = index.communicate(timeout=600)
+    runs = {"index": {"exit_code": index.returncode, "stdout": out, "stderr": err}}
+
+    asking = subprocess.Popen([*qa, "ask", "--questions", "-", *where, "--cluster", ADDRESS], stdin=subprocess.PIPE, **pipes)
+    asking.stdin.write(question + "\n")
+    asking.stdin.flush()
+    first = asking.stdout.readline()  # answered: this driver is connected
+    stopped = stop_second_node(tmp)
+    deadline = time.monotonic() + 60
+    while "/1.0 CPU" not in subprocess.run(["ray", "status", "--address", ADDRESS], capture_output=True, text=True).stdout:
+        assert time.monotonic() < deadline, "the cluster never declared the second node dead"
+        time.sleep(0.5)
+    time.sleep(2.0)  # the news reaches the connected driver
+    out, err = asking.communicate(question + "\n", timeout=300)
+    runs["ask --questions"] = {"exit_code": asking.returncode, "stdout": first + out, "stderr": err}
+    for name, args in (("ask", ["ask", question, "--cluster", ADDRESS]), ("search", ["search", question, "-k", "3", "--cluster", ADDRESS]), ("stats", ["stats"])):
+        done = subprocess.run([*qa, *args, *where], capture_output=True, text=True, timeout=300)
+        runs[name] = {"exit_code": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+    return {"runs": runs, "killed_worker": killed, "stopped_pids": stopped}
+
+
 def _processes(title: str) -> list[int]:
     """Pids of this namespace's processes whose command line starts with `title` (Ray sets an
     actor's process title to `ray::Class.method` while a method runs, `ray::Class` when idle)."""
@@ -235,7 +278,7 @@ def _processes(title: str) -> list[int]:
 def main(argv: list[str]) -> int:
     scenario, *args = argv
     paths = [Path(a) for a in args]
-    run = {"build": build, "answers": answers, "kill-shard": kill_shard, "node-loss": node_loss}[scenario]
+    run = {"build": build, "answers": answers, "kill-shard": kill_shard, "node-loss": node_loss, "json-under-faults": json_under_faults}[scenario]
     print(json.dumps(run(*paths), ensure_ascii=False))
     sys.stdout.flush()
     os._exit(0)  # skip Ray's shutdown at exit: the cluster is the test's to stop

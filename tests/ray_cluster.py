@@ -13,7 +13,8 @@ the machine's interface address); nothing outside can reach the cluster, nor can
 - `stop()` kills the namespace's first process, and the kernel kills every process in a PID
   namespace with it: only this cluster's processes ever receive a signal, and a test that dies
   leaves nothing behind (`unshare --kill-child`, and a parent-death signal on `unshare` itself).
-- The second node can be stopped (`stop_second_node`, from inside, by a driver) to test node loss.
+- The second node can be stopped (`stop_second_node`, from inside, by a driver) to test node loss,
+  and started again (`start_second_node`).
 """
 
 from __future__ import annotations
@@ -35,14 +36,14 @@ PORT = 6380
 ADDRESS = f"127.0.0.1:{PORT}"
 HEALTH = {"RAY_health_check_period_ms": "1000", "RAY_health_check_failure_threshold": "3"}
 """A lost node is declared dead after about 3 s instead of 15 (Ray's defaults: 3 s x 5)."""
+SECOND_NODE = f"ray start --address 127.0.0.1:{PORT} --num-cpus 1 --object-store-memory {OBJECT_STORE_BYTES} --disable-usage-stats --block"
 
 SCRIPT = """
 set -e
 ip link set lo up
 ray start --head --port {port} --num-cpus 1 --object-store-memory {store} --temp-dir {tmp}/ray \
     --include-dashboard false --disable-usage-stats > {tmp}/head.log 2>&1
-setsid ray start --address 127.0.0.1:{port} --num-cpus 1 --object-store-memory {store} \
-    --disable-usage-stats --block > {tmp}/node.log 2>&1 &
+setsid {second_node} > {tmp}/node.log 2>&1 &
 echo $! > {tmp}/second-node.pgid
 for i in $(seq 120); do
     if ray status --address 127.0.0.1:{port} 2>/dev/null | grep -q "0.0/2.0 CPU"; then break; fi
@@ -86,7 +87,7 @@ class RayCluster:
         if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nsenter"):
             raise RuntimeError("the cluster tests need root, unshare and nsenter (util-linux) for a namespace of their own")
         (self.tmp / "token").write_text(secrets.token_hex(32))
-        script = SCRIPT.format(port=PORT, store=OBJECT_STORE_BYTES, tmp=self.tmp)
+        script = SCRIPT.format(port=PORT, store=OBJECT_STORE_BYTES, tmp=self.tmp, second_node=SECOND_NODE)
         self.process = subprocess.Popen(
             ["unshare", "--net", "--pid", "--fork", "--mount-proc", "--kill-child=SIGKILL", "bash", "-c", script],
             env=self.env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=open(self.tmp / "unshare.log", "wb"), preexec_fn=_die_with_parent,
@@ -130,8 +131,7 @@ def stop_second_node(tmp: Path) -> list[int]:
     """(Inside the namespace) SIGKILL the second node: its `ray start --block` session (Raylet and
     agents) and the workers its Raylet started, which Ray puts in sessions of their own. Returns
     the pids killed."""
-    pgid = int((tmp / "second-node.pgid").read_text())
-    members = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _pgid(int(p.name)) == pgid]
+    members = _group(int((tmp / "second-node.pgid").read_text()))
     raylets = [pid for pid in members if "raylet" in _cmdline(pid)]
     workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _ppid(int(p.name)) in raylets]
     for pid in members + workers:
@@ -140,6 +140,25 @@ def stop_second_node(tmp: Path) -> list[int]:
         except ProcessLookupError:
             pass
     return members + workers
+
+
+def start_second_node(tmp: Path, timeout: float = 120) -> None:
+    """(Inside the namespace) start the second node again, unless it runs, and wait until the
+    cluster counts its CPU."""
+    if any("raylet" in _cmdline(pid) for pid in _group(int((tmp / "second-node.pgid").read_text()))):
+        return
+    with open(tmp / "node.log", "ab") as log:
+        node = subprocess.Popen(SECOND_NODE.split(), stdout=log, stderr=log, start_new_session=True)
+    (tmp / "second-node.pgid").write_text(str(node.pid))
+    deadline = time.monotonic() + timeout
+    while "/2.0 CPU" not in subprocess.run(["ray", "status", "--address", ADDRESS], capture_output=True, text=True).stdout:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the second node did not come back")
+        time.sleep(0.5)
+
+
+def _group(pgid: int) -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _pgid(int(p.name)) == pgid]
 
 
 def _stat(pid: int) -> list[str]:

@@ -79,14 +79,22 @@ def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180)
     raise RuntimeError(f"app did not answer at {url} within {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
+EDITOR, PASSWORD = "amina", "correct horse battery"
+"""The editor of both apps' users file: uploads happen in the editors' chat, after Gradio's login."""
+
+
 def _serve(root: Path, index_dir: Path) -> Iterator[str]:
-    """`python app.py` on `index_dir`, on a free loopback port, until the generator is closed."""
+    """`python app.py --editors FILE` on `index_dir`, on a free loopback port, until the generator is
+    closed; the users file holds `EDITOR`."""
+    from qa.faces.auth import add_user
+
+    add_user(root / "editors.json", EDITOR, PASSWORD)
     port = _free_port()
     log = root / "app.log"
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(REPO / "app.py"), "--index-dir", str(index_dir), "--port", str(port)],
+            [sys.executable, str(REPO / "app.py"), "--index-dir", str(index_dir), "--port", str(port), "--editors", str(root / "editors.json")],
             cwd=REPO,
             env=env,
             stdout=out,
@@ -106,11 +114,16 @@ def _serve(root: Path, index_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory, seeds_index) -> Iterator[str]:
-    """`python app.py` on a private copy of the seeds index."""
+def app_root(tmp_path_factory: pytest.TempPathFactory, seeds_index) -> Path:
     root = tmp_path_factory.mktemp("app")
     shutil.copytree(seeds_index.index_dir, root / "index")
-    yield from _serve(root, root / "index")
+    return root
+
+
+@pytest.fixture(scope="module")
+def app_url(app_root: Path) -> Iterator[str]:
+    """`python app.py` on a private copy of the seeds index (in `app_root`)."""
+    yield from _serve(app_root, app_root / "index")
 
 
 @pytest.fixture(scope="module")
@@ -172,12 +185,42 @@ class Chat:
         return self.page.evaluate("() => window.__pwned ?? null")
 
 
+def log_in(page, app_url: str, password: str = PASSWORD) -> str:
+    """Open the editors' chat (the link on the readers' chat) and log in with Gradio's form; the
+    page's text after the attempt."""
+    page.goto(app_url)
+    link = page.locator("#qa-banner a")
+    link.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert page.locator("#qa-upload").count() == 0  # readers have no upload button
+    page.goto(app_url.rstrip("/") + link.get_attribute("href"))
+    page.wait_for_selector("input[type=password]", timeout=ANSWER_TIMEOUT_MS)
+    page.fill("input[type=text]", EDITOR)
+    page.fill("input[type=password]", password)
+    page.press("input[type=password]", "Enter")  # the button's label follows the browser's language
+    page.wait_for_function(
+        "() => document.querySelector('#qa-upload') || /Incorrect/i.test(document.body.innerText)", timeout=ANSWER_TIMEOUT_MS
+    )
+    return page.evaluate("() => document.body.innerText")
+
+
 @pytest.fixture
 def chat(browser, app_url: str) -> Iterator[Chat]:
     context = browser.new_context(viewport={"width": 1100, "height": 1300}, locale="ar")
     page = context.new_page()
     try:
         yield Chat(page, app_url)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def editor_chat(browser, app_url: str) -> Iterator[Chat]:
+    """The editors' chat, logged in as `EDITOR`."""
+    context = browser.new_context(viewport={"width": 1100, "height": 1300}, locale="ar")
+    page = context.new_page()
+    try:
+        log_in(page, app_url)
+        yield Chat(page, app_url + "editor/")
     finally:
         context.close()
 
@@ -273,8 +316,25 @@ def test_follow_up_is_read_in_the_context_of_the_previous_turn(chat: Chat) -> No
     assert answer.locator(".qa-context").count() == 1  # the reply says how the follow-up was read
 
 
+def test_readers_cannot_upload_and_a_wrong_password_opens_nothing(browser, app_url: str, app_root: Path) -> None:
+    context = browser.new_context(locale="en")
+    page = context.new_page()
+    try:
+        shown = log_in(page, app_url, password="not the password")
+        assert "Incorrect" in shown and page.locator("#qa-upload").count() == 0
+    finally:
+        context.close()
+    gradio_client = pytest.importorskip("gradio_client")
+    client = gradio_client.Client(app_url, verbose=False)
+    assert "/add_files" not in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    with pytest.raises(Exception):
+        gradio_client.Client(app_url + "editor/", verbose=False)  # the editors' chat needs the login
+    assert not (app_root / "index" / "uploads").exists()
+
+
 @pytest.mark.quality
-def test_uploaded_article_becomes_answerable(chat: Chat, tmp_path: Path) -> None:
+def test_uploaded_article_becomes_answerable(editor_chat: Chat, tmp_path: Path, app_root: Path) -> None:
+    chat = editor_chat
     article = tmp_path / "desalination.txt"
     article.write_text(
         "افتتاح محطة تحلية مياه البحر في الداخلة\n\n"
@@ -300,8 +360,13 @@ def test_uploaded_article_becomes_answerable(chat: Chat, tmp_path: Path) -> None
     assert "Invalid file type: notes.pdf" in page_text or "notes.pdf: unsupported file type" in page_text
     assert "3 articles" in chat.page.locator("#qa-status").inner_text()
 
+    from qa.faces.audit import read_log
 
-def test_hostile_article_runs_no_script(chat: Chat, tmp_path: Path) -> None:
+    [entry] = [e for e in read_log(app_root / "index") if e["documents"][0]["id"] == "uploads/desalination.txt"]
+    assert (entry["user"], entry["via"], entry["action"], entry["client"]) == (EDITOR, "chat", "add", "127.0.0.1")
+
+
+def test_hostile_article_runs_no_script(chat: Chat, editor_chat: Chat, tmp_path: Path) -> None:
     hostile = tmp_path / "hostile.md"
     hostile.write_text(
         "# مهرجان الفنون <script>window.__pwned = 'title'; alert('title')</script>\n\n"
@@ -313,8 +378,8 @@ def test_hostile_article_runs_no_script(chat: Chat, tmp_path: Path) -> None:
         "وستستمر فعاليات مهرجان الفنون الجبلية في شفشاون ثلاثة أيام.",
         encoding="utf-8",
     )
-    assert "1 added" in chat.upload(hostile)
-    answer = chat.ask("متى يقام مهرجان الفنون الجبلية في شفشاون؟")
+    assert "1 added" in editor_chat.upload(hostile)
+    answer = chat.ask("متى يقام مهرجان الفنون الجبلية في شفشاون؟")  # a reader's chat shows it
     assert "مهرجان الفنون" in answer.locator("details.qa-source summary").first.inner_text()
     for summary in answer.locator("details.qa-source summary").all():
         summary.click()
@@ -457,8 +522,21 @@ def test_screenshot_of_a_filtered_answer_with_outlet_and_date(news_chat: NewsCha
     news_chat.page.screenshot(path=str(ARTIFACTS / "news-chat.png"))
 
 
-def test_an_upload_refreshes_outlets_and_the_plot(news_chat: NewsChat, tmp_path: Path) -> None:
+@pytest.fixture
+def news_editor_chat(browser, news_app_url: str) -> Iterator[NewsChat]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1300}, locale="ar")
+    page = context.new_page()
+    try:
+        log_in(page, news_app_url)
+        yield NewsChat(page, news_app_url + "editor/")
+    finally:
+        context.close()
+
+
+def test_an_upload_refreshes_outlets_and_the_plot(news_editor_chat: NewsChat, tmp_path: Path) -> None:
     import json
+
+    news_chat = news_editor_chat
 
     upload = tmp_path / "december.jsonl"
     upload.write_text(json.dumps(uploaded_record(), ensure_ascii=False) + "\n", encoding="utf-8")
@@ -472,3 +550,65 @@ def test_an_upload_refreshes_outlets_and_the_plot(news_chat: NewsChat, tmp_path:
     answer = news_chat.ask(UPLOADED_QUESTION)
     ((doc_id, summary),) = news_chat.sources(answer)
     assert doc_id == uploaded_record()["id"] and f"{UPLOADED_OUTLET} · 2016-12-05" in summary
+
+
+# ---------------------------------------------------------------------------- outlets that disagree
+
+
+@pytest.fixture(scope="module")
+def disagree_app_url(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Iterator[str]:
+    """`python app.py` on two cases of tests/data/disagreement_cases.json and 48 real news articles."""
+    from qa.index import Index
+    from tests.disagreement_corpus import case_articles
+
+    root = tmp_path_factory.mktemp("disagree-app")
+    Index.build(case_articles("arbin-school", "lombok-earthquake"), root / "index", embedder=real_embedder, progress=False)
+    yield from _serve(root, root / "index")
+
+
+@pytest.fixture
+def disagree_chat(browser, disagree_app_url: str) -> Iterator[Chat]:
+    context = browser.new_context(viewport={"width": 1100, "height": 1300}, locale="ar")
+    page = context.new_page()
+    try:
+        yield Chat(page, disagree_app_url)
+    finally:
+        context.close()
+
+
+@pytest.mark.quality
+def test_outlets_that_differ_get_a_note_whose_values_open_their_sentences(disagree_chat: Chat) -> None:
+    from tests.disagreement_corpus import CASES
+
+    answer = disagree_chat.ask(CASES["arbin-school"]["question"])
+    note = answer.locator(".qa-disagreement")
+    note.wait_for(state="visible")
+    assert note.inner_text().strip().startswith("تختلف المصادر:")
+    values = [v.strip() for v in note.locator(".qa-report-value").all_inner_texts()]
+    assert "15" in values and "16" in values, values
+    assert answer.locator(".qa-quote").count() >= 1  # the answer's own quotes stay beside the note
+
+    report = note.locator("details.qa-report").filter(has=disagree_chat.page.locator(".qa-report-value", has_text="16")).first
+    assert "france24" in report.locator("summary").inner_text()
+    mark = report.locator("mark.qa-mark")
+    assert not mark.is_visible()  # each value opens its own highlighted sentence
+    report.locator("summary").click()
+    mark.wait_for(state="visible")
+    assert "16 طفلا" in mark.inner_text()
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    disagree_chat.page.set_viewport_size({"width": 1100, "height": 1900})
+    disagree_chat.page.locator(".qa-question").last.evaluate("e => e.scrollIntoView({block: 'start'})")
+    disagree_chat.page.wait_for_timeout(300)
+    disagree_chat.page.screenshot(path=str(ARTIFACTS / "disagreement.png"))
+
+
+@pytest.mark.quality
+def test_a_toll_that_rose_says_so(disagree_chat: Chat) -> None:
+    from tests.disagreement_corpus import CASES
+
+    answer = disagree_chat.ask(CASES["lombok-earthquake"]["question"])
+    note = answer.locator(".qa-disagreement")
+    note.wait_for(state="visible")
+    text = note.inner_text()
+    assert text.strip().startswith("ارتفعت الحصيلة من") and "إلى" in text

@@ -25,11 +25,14 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("search", ("qa.search", "qa.retrieve")),
     ("answer", ("qa.answer",)),
     ("faces", ("qa.faces",)),
+    ("integrations", ("qa.integrations",)),
     ("offline", ("qa.train", "qa.eval")),
 )
 """Lowest first. A module may import its own layer and those above it in this list, never one below.
 Ingestion and the model sit side by side (neither needs the other); they are ordered only so that
-one list says it. The façade (`qa/__init__.py`, `qa/__main__.py`) may import anything."""
+one list says it. Integrations (adapters for other frameworks) sit on the library's doors, and no
+other module imports them (`test_nothing_imports_the_integrations`). The façade (`qa/__init__.py`,
+`qa/__main__.py`) may import anything."""
 FACADE = {"qa", "qa.__main__"}
 
 PUBLIC = {
@@ -152,3 +155,12 @@ def test_the_public_names():
     assert set(qa.__all__) == PUBLIC
     for name in PUBLIC:
         assert getattr(qa, name).__name__ == name
+
+
+def test_nothing_imports_the_integrations():
+    """An adapter is for another framework's users: the library, its faces and its training never
+    need LangChain to import."""
+    graph = import_graph(ROOT)
+    inside = {m for m in graph if layer_of(m) == [name for name, _ in LAYERS].index("integrations")}
+    assert inside, "qa/integrations/ is missing"
+    assert sorted(f"{m} -> {t}" for m in graph if m not in inside for t in graph[m] & inside) == []

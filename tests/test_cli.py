@@ -65,6 +65,10 @@ def test_index_is_incremental_then_delete_and_stats(index_dir: Path, tmp_path: P
     assert stats["documents"] == 3 and stats["model"] == "intfloat/multilingual-e5-small" and stats["size_bytes"] > 0
     deleted = run("delete", "extra.txt", "--index-dir", str(index_dir))
     assert deleted.exit_code == 0 and "1 deleted; 2 documents left" in deleted.output
+    log = [json.loads(line) for line in run("log", "--index-dir", str(index_dir), "--json").stdout.splitlines()]
+    changes = [(e["via"], e["action"], e["documents"]) for e in log if e["documents"][0]["id"] == "extra.txt"]
+    assert [(via, action) for via, action, _ in changes] == [("cli", "add"), ("cli", "delete")]
+    assert changes[0][2] == changes[1][2] and len(changes[0][2][0]["hash"]) == 64  # the same version, added then deleted
 
 
 @pytest.mark.parametrize(

@@ -180,7 +180,53 @@ def _contents(index_dir: Path, embedder) -> dict:
     }
 
 
+VECTOR_COSINE_BOUND = 0.9999
+"""How far a worker's vectors (one thread) may be from this process's (two threads): rounding only.
+Measured minimum cosine between the two builds: 1.0 exactly on AMD Zen 4 (bitwise equal, bfloat16 and
+float32 alike, also with oneDNN capped at AVX2 or AVX512_CORE_VNNI); 0.9999828 on an Intel Xeon with
+AMX in bfloat16 (issue 31), where the kernels split work by thread. The bound leaves 6 times that gap."""
+SCORE_TIE = 0.01
+"""Fused retrieval scores (0-1) and answer probabilities closer than this are a near-tie that rounding
+may break either way: a rounding gap of 1.7e-5 in cosine moves a fused score by about 3e-3 at most."""
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def _same_hits_and_answers(built_dir: Path, local_dir: Path, questions: list[dict], embedder) -> int:
+    """What a user sees from either index, with the same question vectors: the first hit and the
+    answer (abstained or not, the first quote's span) must be the same, except on a near-tie in the local
+    index's own scores (`SCORE_TIE`). Returns how many questions had no near-tie."""
+    from qa.answer.assistant import Assistant
+    from qa.filters import Filters
+    from qa.retrieve import Retriever
+
+    local, built = (Assistant(Retriever(Index.load(d, embedder=embedder))) for d in (local_dir, built_dir))
+    clear = 0
+    for item in (q for q in questions if not q.get("previous")):
+        filters = Filters(**item["filters"]) if item.get("filters") else None
+        weighed = local.deliberate(item["q"], filters=filters)
+        scores = sorted((r.score for r in weighed.ranked), reverse=True)
+        chosen = sorted(weighed.probabilities, reverse=True) if weighed.probabilities is not None and len(weighed.probabilities) else [1.0]
+        near_tie = (
+            (len(scores) > 1 and scores[0] - scores[1] < SCORE_TIE)
+            or (len(chosen) > 1 and chosen[0] - chosen[1] < SCORE_TIE)
+            or abs(weighed.confidence - local.threshold) < SCORE_TIE
+        )
+        if near_tie:
+            continue
+        clear += 1
+        hits = [a.retriever.search(item["q"], 1, filters=filters)[0] for a in (local, built)]
+        assert (hits[0].chunk_id, hits[0].start, hits[0].end) == (hits[1].chunk_id, hits[1].start, hits[1].end), item
+        answers = [a.ask(item["q"], filters=filters) for a in (local, built)]
+        spans = [(x.abstained, [(q.doc_id, q.start, q.end) for q in x.quotes[:1]]) for x in answers]
+        assert spans[0] == spans[1], (item, spans)
+    return clear
+
+
 @pytest.mark.slow
+@pytest.mark.quality
 def test_a_cluster_build_with_a_worker_killed_mid_batch_is_the_local_build(cluster, corpus, local_index, tmp_path, real_embedder) -> None:
     index_dir = tmp_path / "cluster-built"
     result = _drive(cluster, "build", corpus["articles"], index_dir)
@@ -192,9 +238,10 @@ def test_a_cluster_build_with_a_worker_killed_mid_batch_is_the_local_build(clust
     for key in ("articles", "chunks", "segments", "settings", "next_chunk_id"):
         assert built[key] == local[key], key
     assert np.array_equal(built["ids"], local["ids"]) and np.array_equal(built["spans"], local["spans"])
-    cosines = np.sum(built["vectors"] * local["vectors"], axis=1)
-    assert cosines.min() > 0.99999, cosines.min()  # the same model on one thread instead of two: rounding only
-    assert np.abs(built["sentence_vectors"] - local["sentence_vectors"]).max() < 2e-3  # stored as float16
+    assert _cosines(built["vectors"], local["vectors"]).min() > VECTOR_COSINE_BOUND
+    assert _cosines(built["sentence_vectors"], local["sentence_vectors"]).min() > VECTOR_COSINE_BOUND
+    compared = _same_hits_and_answers(index_dir, local_index, json.loads(corpus["questions"].read_text(encoding="utf-8"))["asked"], real_embedder)
+    assert compared >= 10, compared  # 12 of 17 here: the others sit on a near-tie that rounding may break either way
 
 
 @pytest.mark.slow
@@ -226,8 +273,26 @@ def test_kill_9_of_shards_during_a_batch_of_questions_every_question_is_answered
 
 @pytest.mark.slow
 def test_losing_the_second_node_its_shards_come_back_on_the_head_and_questions_are_answered(cluster, corpus, local_index) -> None:
-    """Last: the second node stays down."""
+    """The second node stays down (the next test starts it again)."""
     result = _drive(cluster, "node-loss", local_index, corpus["questions"])
     assert result["answered_as_local"] == result["questions"] == 10, result["mismatches"]
     assert len(result["nodes_before"]) == 2 and result["stopped_pids"]
     assert len(result["alive_nodes"]) == 1 and result["nodes_after"] == result["alive_nodes"]
+
+
+@pytest.mark.slow
+def test_json_commands_print_json_alone_on_stdout_while_ray_processes_die(cluster, corpus, tmp_path) -> None:
+    """A program parses what `qa ... --json` prints: Ray's messages about a killed worker or a dead
+    node go to stderr, never before or after the JSON (issue 31: "(raylet) The node with node id ..."
+    came first on stdout)."""
+    result = _drive(cluster, "json-under-faults", corpus["articles"], tmp_path / "index", corpus["questions"])
+    runs = result["runs"]
+    assert result["killed_worker"] and result["stopped_pids"]
+    expected = {"index": 1, "ask --questions": 2, "ask": 1, "search": 3, "stats": 1}
+    assert set(runs) == set(expected)
+    for name, run in runs.items():
+        assert run["exit_code"] == 0, (name, run["stderr"][-3000:])
+        documents = [json.loads(line) for line in run["stdout"].splitlines()]  # JSON lines and nothing else
+        assert len(documents) == expected[name], (name, run["stdout"][-3000:])
+    assert "has been marked dead" in runs["ask --questions"]["stderr"]  # Ray did tell this driver, on stderr
+    assert json.loads(runs["stats"]["stdout"])["documents"] == json.loads(runs["index"]["stdout"])["stats"]["documents"] == 107

@@ -50,7 +50,7 @@ def qa_lines(body: str) -> list[tuple[list[str], list[str]]]:
             if words[:1] == ["qa"]:
                 args = words[1:]
                 for i, word in enumerate(args):
-                    if word in (">", ">>", "|", "2>"):
+                    if word in (">", ">>", "|", "2>", "<"):
                         args = args[:i]
                         break
                 found.append((args, []))
@@ -184,7 +184,8 @@ def test_readme_cli_examples_run_on_the_seeds(seeds_folder: Path, seeds_index) -
     shutil.copytree(seeds_index.index_dir, seeds_folder / "index")
     for body in runnable("console"):
         for args, shown in qa_lines(body):
-            result = CliRunner().invoke(main, args, catch_exceptions=False)
+            password = "correct horse battery\n" if args[:2] == ["user", "add"] else None  # what `< password.txt` gives
+            result = CliRunner().invoke(main, args, input=password, catch_exceptions=False)
             where = f"`qa {shlex.join(args)}`"
             assert result.exit_code == 0, f"{where} exited {result.exit_code}:\n{result.output}"
             printed = result.stdout.translate(ISOLATES)
@@ -203,6 +204,8 @@ def test_readme_cli_examples_run_on_the_seeds(seeds_folder: Path, seeds_index) -
                 assert spans and all(span in printed for span in spans), f"{where} no longer finds {spans}"
             elif args[0] == "delete":
                 assert shown and shown[0] in printed, f"{where} printed {printed!r}, README shows {shown[0]!r}"
+            elif args[0] == "log":  # the delete above, logged with the article's hash
+                assert shown and shown[0].split("  ")[-1] in printed, f"{where} printed {printed!r}, README shows {shown[0]!r}"
 
 
 @pytest.mark.quality

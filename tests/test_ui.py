@@ -320,7 +320,8 @@ def test_bad_uploads_are_refused_and_leave_the_index_intact(tmp_path: Path, inde
     assert "big.txt:" in reasons and "over the limit" in reasons
     assert index_copy.stats()["documents"] == before["documents"]
     assert (index_copy.index_dir / "manifest.json").read_bytes() == manifest
-    assert list((index_copy.index_dir / UPLOADS_DIR).iterdir()) == []  # nothing kept, staging removed
+    assert not (index_copy.index_dir / UPLOADS_DIR).exists()  # nothing kept: uploads/ is made only for kept files
+    assert not list(index_copy.index_dir.glob(".incoming-*"))  # and the staging folder is removed
     assert_inert(result.message())
 
 
@@ -406,7 +407,8 @@ def test_api_endpoints_are_named_and_ask_returns_the_structured_answer(seeds_ind
     try:
         client = gradio_client.Client(demo.local_url, verbose=False)
         endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-        assert {"/ask", "/chat", "/add_files", "/stats"} <= set(endpoints)
+        assert {"/ask", "/chat", "/stats"} <= set(endpoints)
+        assert "/add_files" not in endpoints  # only the editors' chat, built with `upload`, has it
         data = client.predict(INITIATIVES, api_name="/ask")
         expected = assistant.ask(INITIATIVES).to_dict()
         assert json.loads(json.dumps(data)) == json.loads(json.dumps(expected))

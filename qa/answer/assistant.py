@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from qa.answer.confidence import confidence_word
+from qa.answer.disagreement import disagreement
 from qa.answer.followup import lacks_subject
 from qa.answer.model import FEATURES, AnswerModel, Salience, default_model, featurize
 from qa.answer.quote import Candidate, candidate_sentences, trim_to_clause
@@ -22,7 +23,7 @@ from qa.filters import Filters
 from qa.index import Snapshot
 from qa.model.verifier import default_combination, logit
 from qa.question import Question
-from qa.records import Answer, Citation, Quote
+from qa.records import Answer, Citation, Disagreement, Quote
 from qa.retrieve import Ranked, Retriever, hit_for
 from qa.search.syndication import with_copies
 from qa.text.normalize import content_terms
@@ -145,10 +146,12 @@ class Assistant:
         order = self._order(weighed)
         picks = self._pick(weighed, order, set(asked.terms), asked.kind)
         quotes, citations = _cite(weighed.snapshot, picks, filters)
+        note = disagreement(weighed, order, quotes, filters)
+        citations = _cite_reports(weighed.snapshot, citations, note)
         first = weighed.features[order[0]]
         capped = self.model.cap and bool(first[FEATURES.index("unmet_any")])
         high = self.model.high_band(bool(first[FEATURES.index("cross_lingual")]))
-        return self._answer(asked, quotes, citations, False, (), strength, capped=capped, high=high)
+        return self._answer(asked, quotes, citations, False, (), strength, disagreement=note, capped=capped, high=high)
 
     def deliberate(
         self, question: str | Question, k: int | None = None, *, context: str = "", filters: Filters | None = None
@@ -225,6 +228,7 @@ class Assistant:
         strength: float,
         *,
         clarify: bool = False,
+        disagreement: Disagreement | None = None,
         capped: bool = False,
         high: float | None = None,
     ) -> Answer:
@@ -240,6 +244,7 @@ class Assistant:
             language=question.language,
             confidence=confidence,
             clarify=clarify,
+            disagreement=disagreement,
         )
         extra = {"evidence": round(strength, 4)}
         return Answer(
@@ -254,6 +259,7 @@ class Assistant:
             confidence=confidence,
             clarify=clarify,
             extra=extra,
+            disagreement=disagreement,
         )
 
     def _pick(self, weighed: Deliberation, order: list[int], focus: set[str], kind: str) -> list[_Pick]:
@@ -355,3 +361,18 @@ def _cite(snapshot, picks: list[_Pick], filters: Filters | None = None) -> tuple
             )
         )
     return tuple(quotes), tuple(citations)
+
+
+def _cite_reports(snapshot, citations: tuple[Citation, ...], note: Disagreement | None) -> tuple[Citation, ...]:
+    """`citations`, then a numbered source for each article of `note` that the quotes do not cite
+    already: the note names every outlet's value with its source number."""
+    if note is None:
+        return citations
+    cited = {c.doc_id for c in citations}
+    added = list(citations)
+    for report in note.reports:
+        if report.doc_id not in cited:
+            cited.add(report.doc_id)
+            a = snapshot.articles[report.doc_id]
+            added.append(Citation(len(added) + 1, a.id, a.title, a.url, a.date, a.source))
+    return tuple(added)

@@ -8,7 +8,7 @@ isolates (LRI ... PDI), otherwise the bidi algorithm shows "[1][3]" after Arabic
 
 from __future__ import annotations
 
-from qa.records import Citation, Hit, Quote
+from qa.records import Citation, Disagreement, Hit, Quote
 
 LRI, PDI = "\u2066", "\u2069"
 ELLIPSIS = "…"
@@ -23,6 +23,10 @@ LABELS = {
         "medium": "متوسطة",
         "low": "منخفضة",
         "tentative": "قد لا تجيب المقالات عن هذا مباشرة؛ أقرب ما وجدته:",
+        "differ": "تختلف المصادر:",
+        "rose": "ارتفعت الحصيلة من",
+        "to": "إلى",
+        "comma": "، ",
     },
     "en": {
         "sources": "Sources:",
@@ -34,6 +38,10 @@ LABELS = {
         "medium": "medium",
         "low": "low",
         "tentative": "The articles may not answer this directly; the closest:",
+        "differ": "Sources differ:",
+        "rose": "The figure rose from",
+        "to": "to",
+        "comma": ", ",
     },
 }
 SNIPPET_CHARS = 160
@@ -79,6 +87,30 @@ def citation_line(citation: Citation) -> str:
     return f"[{citation.number}] " + " · ".join(parts) + (f" — {citation.url}" if citation.url else "")
 
 
+def when(date: str | None) -> str | None:
+    """A citation's day, with its time when the article has one ("2018-03-20 14:05")."""
+    if date and len(date) >= 16 and date[10] == "T":
+        return f"{date[:10]} {date[11:16]}"
+    return day(date)
+
+
+def disagreement_line(note: Disagreement, citations: tuple[Citation, ...], language: str) -> str:
+    """One line in the question's language: "تختلف المصادر: 13 [1] (BBC، 2018-03-20)، 11 [2] (...)",
+    or for an update "ارتفعت الحصيلة من 37 [1] (...) إلى 64 [2] (...)"."""
+    words = labels(language)
+    numbers = {c.doc_id: c.number for c in citations}
+    parts = []
+    for r in note.reports:
+        marker = f"[{numbers.get(r.doc_id, '?')}]"
+        marker = f"{LRI}{marker}{PDI}" if language == "ar" else marker
+        value = r.value if r.value == r.normalized else f"{r.value} ({r.normalized})"
+        where = words["comma"].join(x for x in (r.source, when(r.date)) if x)
+        parts.append(f"{value} {marker}" + (f" ({where})" if where else ""))
+    if note.kind == "update":
+        return f"{words['rose']} " + f" {words['to']} ".join(parts)
+    return f"{words['differ']} " + words["comma"].join(parts)
+
+
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + ELLIPSIS
@@ -93,9 +125,11 @@ def answer_text(
     language: str,
     confidence: str = "",
     clarify: bool = False,
+    disagreement: Disagreement | None = None,
 ) -> str:
     """The plain-text answer stored in `Answer.text`: a medium answer's tentative preface, quotes in « »,
-    markers, the confidence word, then the sources; or the abstention (or the request to name the subject) and related passages."""
+    markers, the confidence word, then the sources; or the abstention (or the request to name the
+    subject) and related passages."""
     words = labels(language)
     if abstained:
         lines = [words["clarify" if clarify else "abstain"]]
@@ -105,8 +139,26 @@ def answer_text(
         return "\n".join(lines)
     lines = [line] if (line := tentative_line(confidence, language)) else []
     lines += [f"«{quote_text(q)}» {marker_text(q, language)}" for q in quotes]
+    if disagreement is not None:
+        lines += ["", disagreement_line(disagreement, citations, language)]
+        lines += _report_quotes(disagreement, quotes, citations, language)
     if confidence:
         lines += ["", confidence_line(confidence, language)]
     lines += ["", words["sources"]]
     lines += [citation_line(c) for c in citations]
     return "\n".join(lines)
+
+
+def _report_quotes(
+    note: Disagreement, quotes: tuple[Quote, ...], citations: tuple[Citation, ...], language: str
+) -> list[str]:
+    """The reports' verbatim sentences that the answer's quotes do not already show."""
+    numbers = {c.doc_id: c.number for c in citations}
+    shown = [(q.doc_id, q.start, q.end) for q in quotes]
+    lines = []
+    for r in note.reports:
+        if any(d == r.doc_id and s <= r.start and r.end <= e for d, s, e in shown):
+            continue
+        marker = f"[{numbers.get(r.doc_id, '?')}]"
+        lines.append(f"«{r.text}» " + (f"{LRI}{marker}{PDI}" if language == "ar" else marker))
+    return lines

@@ -10,6 +10,8 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
+from contextvars import ContextVar
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import click
 
 from qa.errors import QAError
+from qa.faces.streams import stdout_for_json_only
 
 DEFAULT_INDEX_DIR = "index"
 
@@ -68,13 +71,24 @@ def _filters(since: str | None, until: str | None, sources: tuple[str, ...], cat
     return None if filters.empty else filters
 
 
+_json_out: ContextVar[Any] = ContextVar("json_out", default=None)
+"""Where `_print_json` writes while a command that prints JSON runs (None: standard output)."""
+
+
 def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into one line on stderr and exit code 1."""
+    """Turn library errors into one line on stderr and exit code 1. A command that prints JSON
+    (`--json`, `ask --questions`) keeps standard output for the JSON alone (`qa.faces.streams`)."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        prints_json = kwargs.get("as_json") or kwargs.get("questions") is not None
         try:
-            return command(*args, **kwargs)
+            with stdout_for_json_only() if prints_json else nullcontext() as out:
+                token = _json_out.set(out)
+                try:
+                    return command(*args, **kwargs)
+                finally:
+                    _json_out.reset(token)
         except QAError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
@@ -84,13 +98,26 @@ def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False))
+    click.echo(json.dumps(data, ensure_ascii=False), file=_json_out.get())
 
 
 def _load(index_dir: Path, model: str | None = None, cluster: str | None = None, shards: int | None = None):
     from qa.index import Index
 
     return Index.load(index_dir, model=model, cluster=cluster, shards=shards)
+
+
+def _audit(index, report, *, deleted_hashes: dict[str, str] | None = None) -> None:
+    """Log a committed change in the index folder's audit log, as this machine's user ("cli")."""
+    import getpass
+
+    from qa.faces.audit import record_report
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    record_report(index, report, user=user, via="cli", deleted_hashes=deleted_hashes)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -156,6 +183,7 @@ def index_command(
         if overrides:
             index.settings = replace(index.settings, **overrides)
         report = index.sync(source, progress=not quiet) if mirror else index.add(source, progress=not quiet)
+        _audit(index, report)  # ids --sync deleted are logged without hashes: reading every article first would cost O(N)
     stats = index.stats()
     if as_json:
         _print_json({"report": report.to_dict() if report else None, "stats": stats})
@@ -241,7 +269,10 @@ def ask_command(
 def delete_command(doc_ids: tuple[str, ...], index_dir: Path, as_json: bool) -> None:
     """Remove documents (by id, as `qa search --json` shows) and all their chunks."""
     index = _load(index_dir)
+    known = set(index.document_ids)
+    hashes = {d: index.article(d).content_hash for d in doc_ids if d in known}
     report = index.delete(doc_ids)
+    _audit(index, report, deleted_hashes=hashes)
     if as_json:
         _print_json({"report": report.to_dict(), "stats": index.stats()})
         return
@@ -291,11 +322,98 @@ def stats_command(index_dir: Path, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
 @click.option("--share", is_flag=True, help="Ask Gradio for a public link (off by default).")
+@click.option(
+    "--editors",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=lambda: os.environ.get("QA_EDITORS") or None,
+    show_default="$QA_EDITORS, else none: nobody can add articles",
+    help="The users file of `qa user add`: editors add and delete articles (chat login at /editor/, or an API key).",
+)
+@click.option("--readers-login", is_flag=True, help="Everyone logs in (chat) or sends an API key, readers too (needs --editors).")
+@click.option("--asks-per-minute", type=click.IntRange(1), default=60, show_default=True, help="Questions and searches per client per minute.")
+@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="REST questions answered at once.")
+@click.option("--queue", "waiting", type=click.IntRange(0), default=64, show_default=True, help="REST questions that may wait; more get 429.")
 @cluster_option
 @shards_option
 @_friendly
-def serve_command(index_dir: Path, source: Path | None, host: str, port: int, share: bool, cluster: str | None, shards: int | None) -> None:
-    """Open the chat app in the browser."""
-    from qa.faces.ui import serve
+def serve_command(
+    index_dir: Path,
+    source: Path | None,
+    host: str,
+    port: int,
+    share: bool,
+    editors: Path | None,
+    readers_login: bool,
+    asks_per_minute: int,
+    workers: int,
+    waiting: int,
+    cluster: str | None,
+    shards: int | None,
+) -> None:
+    """Serve the chat (readers at /, editors at /editor/) and the REST API (/api/v1/docs)."""
+    from qa.faces.auth import Limits
+    from qa.faces.server import serve
 
-    serve(index_dir=index_dir, source=source, host=host, port=port, share=share, cluster=cluster, shards=shards)
+    limits = Limits(asks_per_minute=asks_per_minute, workers=workers, waiting=waiting)
+    serve(
+        index_dir=index_dir,
+        source=source,
+        host=host,
+        port=port,
+        share=share,
+        cluster=cluster,
+        shards=shards,
+        editors=editors,
+        readers_login=readers_login,
+        limits=limits,
+    )
+
+
+@main.group("user")
+def user_group() -> None:
+    """Manage the users file of `qa serve --editors FILE`."""
+
+
+@user_group.command("add")
+@click.argument("name")
+@click.option("--editors", "users_file", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The users file (created if absent).")
+@click.option("--role", type=click.Choice(["editor", "reader"]), default="editor", show_default=True, help="Editors add and delete articles; readers only ask.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin instead of asking.")
+@json_option
+@_friendly
+def user_add_command(name: str, users_file: Path, role: str, password_stdin: bool, as_json: bool) -> None:
+    """Create or update user NAME with a password (asked, or --password-stdin) and a new API key,
+    printed once: only hashes are stored."""
+    from qa.faces.auth import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    key = add_user(users_file, name, password, role=role)
+    if as_json:
+        _print_json({"user": name, "role": role, "file": str(users_file), "api_key": key})
+        return
+    click.echo(f"{role} {name} saved in {users_file}. API key (shown once; send it as 'Authorization: Bearer KEY'):", err=True)
+    click.echo(key)
+
+
+@main.command("log")
+@index_dir_option
+@click.option("-n", "last", type=click.IntRange(1), default=None, help="Only the last N entries.")
+@json_option
+@_friendly
+def log_command(index_dir: Path, last: int | None, as_json: bool) -> None:
+    """The audit log: who added, updated or deleted which articles, when, with their content hashes."""
+    from collections import deque
+
+    from qa.faces.audit import entry_text, read_log
+
+    entries = list(deque(read_log(index_dir), maxlen=last)) if last else list(read_log(index_dir))
+    for entry in entries:
+        if as_json:
+            _print_json(entry)
+        else:
+            click.echo(entry_text(entry))
+    if not entries and not as_json:
+        click.echo(f"no changes logged in {index_dir}", err=True)

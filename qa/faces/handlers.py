@@ -171,6 +171,16 @@ class Handlers:
         history.append({"role": "assistant", "content": reply})
         return history, "", {"question": turn.thread, "answer": turn.answer.to_dict()}
 
+    def refuse(
+        self, message: str, history: list[dict[str, Any]] | None, last: dict[str, Any] | None, reason: str
+    ) -> tuple[list[dict[str, Any]], str, dict[str, Any] | None]:
+        """A chat turn that is not answered (the server's rate limit): the question and a one-line
+        reply saying why; the question stays in the input box to send again."""
+        history = list(history or [])
+        history.append({"role": "user", "content": question_html(message.strip())})
+        history.append({"role": "assistant", "content": error_html(reason, "ar" if is_arabic(message) else "en")})
+        return history, message, last
+
     def add_files(self, files: list[str] | str | None, progress=gr.Progress(track_tqdm=True)) -> tuple[str, str]:
         """Index uploaded .txt .md .html .jsonl files; a message and the new status line."""
         if not files:

@@ -19,9 +19,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from qa.answer.text import ELLIPSIS, LRI, PDI, confidence_line, labels, quote_text, snippet, tentative_line
+from qa.answer.text import ELLIPSIS, LRI, PDI, confidence_line, labels, quote_text, snippet, tentative_line, when
 from qa.filters import Filters
-from qa.records import Answer, Article, Citation, Hit, Quote
+from qa.records import Answer, Article, Citation, Disagreement, Hit, Quote
 from qa.text.normalize import is_arabic
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "answer_html",
     "citation_meta",
     "collection_html",
+    "disagreement_html",
     "error_html",
     "filters_html",
     "escape",
@@ -222,7 +223,7 @@ def _meta_html(citation: Citation, language: str) -> str:
 
 
 def _source_html(
-    citation: Citation, quotes: list[Quote], article: Article | None, language: str
+    citation: Citation, quotes: list[Quote], article: Article | None, language: str, extra: list[tuple[int, int]] | None = None
 ) -> str:
     title = citation.title or citation.doc_id
     meta = _meta_span(citation)
@@ -232,7 +233,7 @@ def _source_html(
         + f'<span class="qa-source-title">{safe_text(title)}</span></summary>'
     )
     words = ui_labels(language)
-    spans = [(q.start, q.end) for q in quotes]
+    spans = [(q.start, q.end) for q in quotes] + list(extra or ())
     if article is not None and all(article.text[q.start : q.end] == q.text for q in quotes):
         body = f'<div class="qa-label">{words["passage"]}</div>' + passage_html(article, spans)
     else:  # the article changed since the answer: show the quotes alone
@@ -302,16 +303,60 @@ def answer_html(
         if tentative := tentative_line(answer.confidence, language):
             parts.append(f'<p class="qa-tentative" dir="auto">{safe_text(tentative)}</p>')
         parts.extend(_quote_html(q, by_number.get(q.citation)) for q in answer.quotes)
+        if answer.disagreement is not None:
+            parts.append(disagreement_html(answer.disagreement, answer.citations, answer.quotes, article, language))
         if answer.confidence:
             line = safe_text(confidence_line(answer.confidence, language))
             parts.append(f'<div class="qa-confidence qa-confidence-{answer.confidence}" dir="auto">{line}</div>')
         parts.append(f'<div class="qa-sources"><div class="qa-label" dir="auto">{words["sources"]}</div>')
         for citation in answer.citations:
             quotes = [q for q in answer.quotes if q.doc_id == citation.doc_id]
-            parts.append(_source_html(citation, quotes, _lookup(article, citation.doc_id), language))
+            reports = answer.disagreement.reports if answer.disagreement else ()
+            reported = [(r.start, r.end) for r in reports if r.doc_id == citation.doc_id]
+            parts.append(_source_html(citation, quotes, _lookup(article, citation.doc_id), language, reported))
         parts.append("</div>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def disagreement_html(
+    note: Disagreement,
+    citations: tuple[Citation, ...],
+    quotes: tuple[Quote, ...],
+    article: Callable[[str], Article | None] | Mapping[str, Article],
+    language: str,
+) -> str:
+    """The note beside the quotes: "تختلف المصادر:" (or "ارتفعت الحصيلة من … إلى …") and each
+    outlet's value with its marker, outlet and date; each value opens, in place, its verbatim sentence
+    highlighted in its article (a `<details>`, so it works where the chat's sanitizer drops links and
+    ids). The same sentences are also marked in the sources below."""
+    words = labels(language)
+    numbers = {c.doc_id: c.number for c in citations}
+    head = words["rose" if note.kind == "update" else "differ"]
+    joiner = safe_text(words["comma"])
+    if note.kind == "update":
+        joiner = f' <span class="qa-report-sep">{safe_text(words["to"])}</span> '
+    items = []
+    for r in note.reports:
+        number = numbers.get(r.doc_id)
+        marker = f'<span class="qa-cite" dir="ltr">{LRI}[{number if number is not None else "?"}]{PDI}</span>'
+        meta = " · ".join(x for x in ((r.source or "").strip(), when(r.date) or "") if x)
+        value = r.value if r.value == r.normalized else f"{r.value} ({r.normalized})"
+        found = _lookup(article, r.doc_id)
+        if found is not None and found.text[r.start : r.end] == r.text:
+            body = passage_html(found, [(r.start, r.end)], context=CONTEXT_CHARS // 3)
+        else:
+            body = f'<div class="qa-passage"><mark class="qa-mark">{safe_text(r.text)}</mark></div>'
+        items.append(
+            f'<details class="qa-report" data-kind="{escape(note.kind)}">'
+            f'<summary dir="auto"><span class="qa-report-value" dir="auto">{safe_text(value)}</span> {marker}'
+            + (f' <span class="qa-cite-meta" dir="auto">({safe_text(meta)})</span>' if meta else "")
+            + f"</summary>{body}</details>"
+        )
+    return (
+        f'<div class="qa-disagreement qa-disagreement-{escape(note.kind)}" dir="auto">'
+        f'<span class="qa-disagreement-label">{safe_text(head)}</span> ' + joiner.join(items) + "</div>"
+    )
 
 
 def _lookup(article: Callable[[str], Article | None] | Mapping[str, Article], doc_id: str) -> Article | None:

@@ -5,15 +5,17 @@ the previous turn, `qa.faces.render_html` turns answers into escaped HTML, `Inde
 The engine (index and model) is opened once, in `serve`, and shared by every session.
 
 This module is the layout (`build_demo`: which controls, where, wired to which handler and endpoint) and
-the start (`open_index`, `serve`). What each event does is `qa.faces.handlers`; checking and indexing
-uploaded files is `qa.faces.uploads`.
+`open_index`. What each event does is `qa.faces.handlers`; checking and indexing uploaded files is
+`qa.faces.uploads`; who may upload, and the server that mounts the readers' and the editors' chats
+beside the REST API, is `qa.faces.server`. The upload button and `/add_files` exist only in a chat
+built with an `upload` function (the editors' chat, behind a login).
 
 Endpoints (for `gradio_client`, see docs/app-api.md):
     /ask        question, previous_question, previous_answer, since, until, sources, categories
                 -> the answer as JSON (`Answer.to_dict()`)
     /chat       message, history, since, until, sources, categories
                 -> the chat history with the rendered answer appended
-    /add_files  files -> a message about what was indexed, and the new status line
+    /add_files  files -> a message about what was indexed, and the new status line (editors' chat only)
     /stats      -> `Index.stats()`
 
 The filters (`since`/`until` as YYYY-MM-DD, outlets, categories) are optional everywhere; in the
@@ -21,14 +23,16 @@ chat they stay set for every question, follow-ups included, until cleared. The s
 collection at a glance (articles per outlet, date range, a bar plot of articles per month),
 refreshed after each upload.
 
-    from qa.faces.ui import serve
+    from qa.faces.server import serve
     serve("index")                     # builds the seeds' index first if the folder holds none
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -49,7 +53,7 @@ from qa.ingest.files import SUPPORTED_SUFFIXES  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
 from qa.text.normalize import is_arabic  # noqa: E402
 
-__all__ = ["CSS", "build_demo", "example_questions", "open_index", "serve"]
+__all__ = ["CSS", "build_demo", "example_questions", "open_index"]
 
 CONCURRENCY = 4
 """Questions answered at once; more only queue behind the CPU. Uploads run one at a time."""
@@ -92,6 +96,13 @@ CSS = """
   background: rgba(16, 185, 129, 0.10); border-inline-start: 3px solid #10b981; }
 .qa-collection { font-size: 0.9em; line-height: 1.6; }
 .qa-outlet { display: inline-block; margin-inline-end: 0.6em; }
+.qa-disagreement { margin: 0.5em 0; padding: 0.3em 0.6em; border-inline-start: 4px solid #d97706;
+  background: rgba(217, 119, 6, 0.08); border-radius: 4px; }
+.qa-disagreement-label { font-weight: 700; }
+.qa-report { display: inline-block; vertical-align: top; margin-inline-end: 0.3em; }
+.qa-report[open] { display: block; margin: 0.3em 0; }
+.qa-report summary { cursor: pointer; display: inline; }
+.qa-report-value { font-weight: 700; text-decoration: underline dotted; }
 """
 
 
@@ -123,13 +134,27 @@ def example_questions(index: Index, limit: int = 4) -> list[str]:
 # ---------------------------------------------------------------------------- the app
 
 
-def build_demo(assistant: Assistant, index: Index, *, examples: list[str]) -> gr.Blocks:
-    """The chat app on an open index; launch it with `demo.launch(css=CSS, ...)` (as `serve` does).
+def build_demo(
+    assistant: Assistant,
+    index: Index,
+    *,
+    examples: list[str],
+    upload: Callable[..., tuple[str, str]] | None = None,
+    banner: str = "",
+    admit: Callable[[gr.Request], str | None] | None = None,
+) -> gr.Blocks:
+    """The chat app on an open index; mount it with `qa.faces.server` (or `demo.launch(css=CSS, ...)`).
 
     Args:
         assistant: Answers the questions (on `index`).
-        index: The index shown in the status line and receiving uploads.
+        index: The index shown in the status line.
         examples: Example questions shown under the input.
+        upload: What the upload button calls (`(files, request) -> (message, status line)`, with a
+            `gr.Request` parameter so it knows the logged-in user); None for a chat without the
+            button and without the `/add_files` endpoint (the readers' chat).
+        banner: Markdown shown under the title (the editors' login link, or who is logged in).
+        admit: Called with each chat question's request; a message refuses the question (the
+            per-client rate limit), None lets it through.
 
     Returns:
         The `gr.Blocks` app, its queue configured; nothing is launched.
@@ -145,6 +170,8 @@ def build_demo(assistant: Assistant, index: Index, *, examples: list[str]) -> gr
             '<div dir="ltr">Ask in Arabic or English: every answer is a verbatim quote with its numbered source; '
             "open a source to read the quote in place.</div>"
         )
+        if banner:
+            gr.Markdown(banner, elem_id="qa-banner")
         status = gr.Markdown(status_markdown(stats), elem_id="qa-status", label="status")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=480):
@@ -217,28 +244,31 @@ def build_demo(assistant: Assistant, index: Index, *, examples: list[str]) -> gr
                         height=260,
                         elem_id="qa-per-month",
                     )
-                with gr.Accordion("إضافة مقالات · Add articles", open=True):
-                    upload = gr.UploadButton(
-                        "رفع ملفات · Upload files",
-                        file_count="multiple",
-                        file_types=list(SUPPORTED_SUFFIXES),
-                        elem_id="qa-upload",
-                    )
-                    gr.Markdown(f"<small>{safe_text(limits)}</small>")
-                    upload_result = gr.Markdown(elem_id="qa-upload-result", label="upload result")
+                if upload is not None:
+                    with gr.Accordion("إضافة مقالات · Add articles", open=True):
+                        upload_button = gr.UploadButton(
+                            "رفع ملفات · Upload files",
+                            file_count="multiple",
+                            file_types=list(SUPPORTED_SUFFIXES),
+                            elem_id="qa-upload",
+                        )
+                        gr.Markdown(f"<small>{safe_text(limits)}</small>")
+                        upload_result = gr.Markdown(elem_id="qa-upload-result", label="upload result")
 
+        chat = h.chat if admit is None else _admitted(h, admit)
         filter_inputs = [since, until, sources, categories]
         chat_io = dict(inputs=[message, chatbot, last, *filter_inputs], outputs=[chatbot, message, last])
-        send.click(h.chat, **chat_io, api_name="chat", concurrency_limit=CONCURRENCY, concurrency_id="qa")
-        message.submit(h.chat, **chat_io, api_visibility="private", concurrency_limit=CONCURRENCY, concurrency_id="qa")
+        send.click(chat, **chat_io, api_name="chat", concurrency_limit=CONCURRENCY, concurrency_id="qa")
+        message.submit(chat, **chat_io, api_visibility="private", concurrency_limit=CONCURRENCY, concurrency_id="qa")
         new_chat.click(lambda: ([], "", None), None, [chatbot, message, last], api_visibility="private", queue=False)
         clear_filters.click(lambda: (None, None, [], []), None, filter_inputs, api_visibility="private", queue=False)
         refreshed = [status, collection, per_month, sources, categories]
-        upload.upload(h.add_files, upload, [upload_result, status], api_name="add_files", concurrency_limit=1).then(
-            h.collection, [sources, categories], refreshed, api_visibility="private", queue=False
-        )
+        if upload is not None:
+            upload_button.upload(upload, upload_button, [upload_result, status], api_name="add_files", concurrency_limit=1).then(
+                h.collection, [sources, categories], refreshed, api_visibility="private", queue=False
+            )
         demo.load(h.collection, [sources, categories], refreshed, api_visibility="private", queue=False)
-        gr.api(h.ask, api_name="ask", concurrency_limit=CONCURRENCY, concurrency_id="qa")
+        gr.api(h.ask if admit is None else _admitted_api(h, admit), api_name="ask", concurrency_limit=CONCURRENCY, concurrency_id="qa")
         gr.api(h.stats, api_name="stats", queue=False)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=256)
     return demo
@@ -266,37 +296,44 @@ def open_index(
         return Index.build(source, index_dir, progress=True, cluster=cluster, shards=shards)
 
 
-def serve(
-    index_dir: str | os.PathLike,
-    source: str | os.PathLike | None = None,
-    host: str = "127.0.0.1",
-    port: int = 7860,
-    share: bool = False,
-    cluster: str | None = None,
-    shards: int | None = None,
-) -> None:
-    """Open the index once (building it from `source` if absent), load the model, and serve the app;
-    with `cluster`, searches run on that Ray cluster's `shards` shard actors (`Index.load`).
+def _admitted(h: Handlers, admit: Callable[[gr.Request], str | None]) -> Callable[..., Any]:
+    """`h.chat`, refusing a question (with a one-line reply) when `admit` says so."""
 
-    Blocks until the server stops.
+    def chat(
+        message: str,
+        history: list[dict[str, Any]] | None,
+        last: dict[str, Any] | None,
+        since: str | None = None,
+        until: str | None = None,
+        sources: list[str] | None = None,
+        categories: list[str] | None = None,
+        request: gr.Request = None,
+    ) -> tuple[list[dict[str, Any]], str, dict[str, Any] | None]:
+        refusal = admit(request) if (message or "").strip() else None
+        if refusal:
+            return h.refuse(message, history, last, refusal)
+        return h.chat(message, history, last, since, until, sources, categories)
 
-    Raises:
-        QAError: the index cannot be opened or built, the model cannot be loaded, or the cluster used.
-    """
-    index = open_index(index_dir, source, cluster=cluster, shards=shards)
-    assistant = Assistant(Retriever(index))
-    index.embed_query("warm up")  # load the model now, not on the first question
-    if assistant.verifier is not None:  # and the verifier's graph (1.5 s), not on the first English question
-        assistant.verifier.scores("warm up", ["warm up"])
-    demo = build_demo(assistant, index, examples=example_questions(index))
-    stats = index.stats()
-    print(f"{stats['documents']} documents, {stats['chunks']} chunks in {stats['index_dir']}; model {stats['model']}", flush=True)
-    demo.launch(
-        server_name=host,
-        server_port=port,
-        share=share,
-        css=CSS,
-        ssr_mode=False,
-        max_file_size=MAX_UPLOAD_BYTES,
-        show_error=True,
-    )
+    return chat
+
+
+def _admitted_api(h: Handlers, admit: Callable[[gr.Request], str | None]) -> Callable[..., dict]:
+    """`h.ask` for programs, raising the refusal of `admit` as the endpoint's error."""
+
+    def ask(
+        question: str,
+        previous_question: str = "",
+        previous_answer: dict | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        sources: list[str] | None = None,
+        categories: list[str] | None = None,
+        request: gr.Request = None,
+    ) -> dict:
+        refusal = admit(request)
+        if refusal:
+            raise gr.Error(refusal)
+        return h.ask(question, previous_question, previous_answer, since, until, sources, categories)
+
+    ask.__doc__ = h.ask.__doc__
+    return ask

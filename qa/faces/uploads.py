@@ -127,8 +127,9 @@ def add_uploads(
         files = files[:max_files]
         result.rejected += [f"{Path(f).name}: too many files (at most {max_files} per upload)" for f in extra]
     uploads = index.index_dir / UPLOADS_DIR
-    uploads.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=uploads))
+    # Staged beside uploads/ (one filesystem, so the final move is atomic); uploads/ itself is made only
+    # once something is indexed, so a refused upload leaves the index folder exactly as it was.
+    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=index.index_dir))
     allowed = ", ".join(SUPPORTED_SUFFIXES)
     try:
         articles: list[Article] = []
@@ -174,6 +175,7 @@ def add_uploads(
         if not articles:
             return result
         result.report = index.add(articles, progress=progress)
+        uploads.mkdir(parents=True, exist_ok=True)
         for name in staged:
             os.replace(staging / name, uploads / name)
         result.accepted = staged

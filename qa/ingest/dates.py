@@ -21,7 +21,7 @@ import datetime as dt
 import re
 from email.utils import parsedate_to_datetime
 
-__all__ = ["normalize_date"]
+__all__ = ["dates_in", "normalize_date"]
 
 _YEARS = range(1800, 2201)
 
@@ -205,3 +205,97 @@ def _iso_inside(text: str) -> str | None:
     except ValueError:
         return None
     return value.isoformat() if value.year in _YEARS else None
+
+
+# Dates named inside an article's text ("الخميس"، "15 مارس"، "أمس"), resolved against its own date.
+
+_WEEKDAYS = {
+    "الاثنين": 0, "الإثنين": 0, "الثلاثاء": 1, "الأربعاء": 2, "الاربعاء": 2, "الخميس": 3, "الجمعة": 4,
+    "السبت": 5, "الأحد": 6, "الاحد": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3,
+    "friday": 4, "saturday": 5, "sunday": 6,
+}  # fmt: skip
+_WEEKDAY_BY_NAME = {_fold(k): v for k, v in _WEEKDAYS.items()}
+_NEXT = ("المقبل", "القادم", "next")
+_RELATIVE = {
+    _fold(k): v
+    for k, v in {"أمس": -1, "البارحة": -1, "yesterday": -1, "اليوم": 0, "today": 0, "غدا": 1, "tomorrow": 1}.items()
+}
+_LATIN_MONTHS = {m: i for i, m in enumerate(
+    "january february march april may june july august september october november december".split(), 1)}  # fmt: skip
+_LATIN_MONTH = "|".join(_LATIN_MONTHS)
+_MENTION = re.compile(
+    rf"(?<![\w])(?:(?P<day>\d{{1,2}})\s*(?P<month>{_MONTH})(?:\s*,?\s*(?P<year>\d{{4}}))?"
+    rf"|(?P<lmonth>{_LATIN_MONTH})\s+(?P<lday>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s*(?P<lyear>\d{{4}}))?"
+    rf"|(?P<dday>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<dmonth>{_LATIN_MONTH})(?:,?\s*(?P<dyear>\d{{4}}))?"
+    rf"|(?:يوم\s+|ليلة\s+|on\s+)?(?P<weekday>{'|'.join(sorted(map(re.escape, _WEEKDAY_BY_NAME), key=len, reverse=True))})"
+    rf"(?:\s+(?P<next>{'|'.join(_NEXT)}))?"
+    rf"|(?P<relative>{'|'.join(map(re.escape, _RELATIVE))}))(?![\w])",
+    re.IGNORECASE,
+)
+FUTURE_DAYS = 31
+"""A day and month without a year is this year's unless that falls more than a month after the
+article (then it is last year's): news recalls the past far more often than it announces the far future."""
+_LENGTH_KEEPING_FOLD = str.maketrans("أإآٱىة٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "اااايه01234567890123456789")
+
+
+def dates_in(text: str, published: str | None) -> list[tuple[int, int, str]]:
+    """The days `text` names, as `(start, end, ISO day)`, in order; offsets point into `text`.
+
+    A weekday ("الخميس", "يوم الجمعة") is the last such day on or before the article's date
+    `published` ("الخميس المقبل": the next one after it); "أمس"/"اليوم" count from it; a day and
+    month without a year ("15 مارس") take its year. Without a readable `published`, only dates
+    written in full are returned: a weekday alone cannot be placed.
+
+    Example:
+        >>> dates_in("قتل 13 شخصا في هجوم يوم الخميس", "2018-03-10")
+        [(21, 30, '2018-03-08')]
+    """
+    base = _as_date(published)
+    folded = text.translate(_LENGTH_KEEPING_FOLD)
+    found = []
+    for m in _MENTION.finditer(folded):
+        day_value = None
+        try:
+            if m.group("day") or m.group("lday") or m.group("dday"):
+                if m.group("day"):
+                    months = {_MONTH_BY_NAME[n] for n in re.findall(_MONTH_NAME, m.group("month"))}
+                    if len(months) != 1:
+                        continue
+                    day, month, year = int(m.group("day")), months.pop(), m.group("year")
+                else:
+                    latin = m.group("lmonth") or m.group("dmonth")
+                    month = _LATIN_MONTHS[latin.lower()]
+                    day, year = int(m.group("lday") or m.group("dday")), m.group("lyear") or m.group("dyear")
+                if year is None and base is None:
+                    continue
+                day_value = dt.date(int(year) if year else base.year, month, day)
+                if year is None and day_value > base + dt.timedelta(days=FUTURE_DAYS):
+                    day_value = dt.date(base.year - 1, month, day)  # "25 ديسمبر" in a February article: last year's
+            elif m.group("weekday") and base is not None:
+                weekday = _WEEKDAY_BY_NAME[m.group("weekday").lower()]
+                if m.group("next"):
+                    day_value = base + dt.timedelta(days=(weekday - base.weekday() - 1) % 7 + 1)
+                else:
+                    day_value = base - dt.timedelta(days=(base.weekday() - weekday) % 7)
+            elif m.group("relative") and base is not None:
+                day_value = base + dt.timedelta(days=_RELATIVE[m.group("relative").lower()])
+        except ValueError:
+            continue
+        if day_value is None or day_value.year not in _YEARS:
+            continue
+        previous = folded[found[-1][0] : found[-1][1]].strip() if found else ""
+        both_weekdays = m.group("weekday") and previous.startswith(tuple(_WEEKDAY_BY_NAME))
+        if found and not folded[found[-1][1] : m.start()].strip(" ,،") and not both_weekdays:
+            found[-1] = (found[-1][0], m.end(), day_value.isoformat())  # "الخميس 8 مارس": one day, as written
+        else:
+            found.append((m.start(), m.end(), day_value.isoformat()))
+    return found
+
+
+def _as_date(published: str | None) -> dt.date | None:
+    if not published or len(published) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(published[:10])
+    except ValueError:
+        return None
