@@ -186,8 +186,13 @@ Measured minimum cosine between the two builds: 1.0 exactly on AMD Zen 4 (bitwis
 float32 alike, also with oneDNN capped at AVX2 or AVX512_CORE_VNNI); 0.9999828 on an Intel Xeon with
 AMX in bfloat16 (issue 31), where the kernels split work by thread. The bound leaves 6 times that gap."""
 SCORE_TIE = 0.01
-"""Fused retrieval scores (0-1) and answer probabilities closer than this are a near-tie that rounding
-may break either way: a rounding gap of 1.7e-5 in cosine moves a fused score by about 3e-3 at most."""
+"""Fused retrieval scores (0-1) and the question's answer probability (against the threshold) closer
+than this are a near-tie that rounding may break either way: a rounding gap of 1.7e-5 in cosine moves
+a fused score by about 3e-3 at most."""
+SENTENCE_TIE = 0.05
+"""Two sentences' probabilities within this share of the higher one are a near-tie: they are often
+small (0.005 to 0.4 for the corpus questions), and rounding moves a probability by a share of itself
+(about its change in log-odds, 1e-3 for a 1.7e-5 gap in cosine)."""
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -197,7 +202,7 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _same_hits_and_answers(built_dir: Path, local_dir: Path, questions: list[dict], embedder) -> int:
     """What a user sees from either index, with the same question vectors: the first hit and the
     answer (abstained or not, the first quote's span) must be the same, except on a near-tie in the local
-    index's own scores (`SCORE_TIE`). Returns how many questions had no near-tie."""
+    index's own scores (`SCORE_TIE`, `SENTENCE_TIE`). Returns how many questions had no near-tie."""
     from qa.answer.assistant import Assistant
     from qa.filters import Filters
     from qa.retrieve import Retriever
@@ -211,7 +216,7 @@ def _same_hits_and_answers(built_dir: Path, local_dir: Path, questions: list[dic
         chosen = sorted(weighed.probabilities, reverse=True) if weighed.probabilities is not None and len(weighed.probabilities) else [1.0]
         near_tie = (
             (len(scores) > 1 and scores[0] - scores[1] < SCORE_TIE)
-            or (len(chosen) > 1 and chosen[0] - chosen[1] < SCORE_TIE)
+            or (len(chosen) > 1 and chosen[0] - chosen[1] < SENTENCE_TIE * chosen[0])
             or abs(weighed.confidence - local.threshold) < SCORE_TIE
         )
         if near_tie:
@@ -241,7 +246,7 @@ def test_a_cluster_build_with_a_worker_killed_mid_batch_is_the_local_build(clust
     assert _cosines(built["vectors"], local["vectors"]).min() > VECTOR_COSINE_BOUND
     assert _cosines(built["sentence_vectors"], local["sentence_vectors"]).min() > VECTOR_COSINE_BOUND
     compared = _same_hits_and_answers(index_dir, local_index, json.loads(corpus["questions"].read_text(encoding="utf-8"))["asked"], real_embedder)
-    assert compared >= 10, compared  # 12 of 17 here: the others sit on a near-tie that rounding may break either way
+    assert compared >= 10, compared  # 13 of 17 here: the others sit on a near-tie that rounding may break either way
 
 
 @pytest.mark.slow
