@@ -124,3 +124,21 @@ def test_english_wording() -> None:
     line = disagreement_line(Disagreement("update", reports), citations, "en")
     assert line == "The figure rose from 37 [1] (BBC, 2018-03-25) to 53 شخصاً على الأقل (53+) [2] (alarabia, 2018-03-26 09:10)"
     assert disagreement_line(Disagreement("differ", reports), citations, "en").startswith("Sources differ: 37 [1] (BBC, 2018-03-25), ")
+
+
+def test_a_day_the_question_names_pins_the_event() -> None:
+    from qa.answer.disagreement import _asked_days
+
+    # asked about the protest of 30 March, the August protest's toll (the top answer there) is another event
+    asked = CASES["gaza-march-30"]["question"]
+    assert _asked_days(asked, "2018-08-11") == {"2018-03-30"} and _asked_days(asked, "2018-03-31") == {"2018-03-30"}
+    # a weekday alone depends on when it is read: it pins nothing
+    assert _asked_days(CASES["mogadishu-two-blasts"]["question"], "2018-03-25") == frozenset()
+
+
+def test_how_many_people_asks_for_everyone_not_one_groups_part() -> None:
+    from qa.answer.disagreement import _counts_people
+    from qa.question import Question
+
+    assert _counts_people(Question.of(CASES["ouagadougou-attack"]["question"]))  # not the attackers' "أربعة مسلحين"
+    assert not _counts_people(Question.of(CASES["arbin-school"]["question"]))  # "كم طفلا"
