@@ -183,7 +183,10 @@ def disagreement(
             return "seen"  # the outlet already said this
         if readings and not (
             any(_same_event(snapshot, r, reading) for r in readings)
-            and (_on_named_day(question, article, reading) or _tells_what_was_asked(snapshot, question, readings[0], reading))
+            and (
+                _on_named_day(question, article, reading)
+                or _tells_what_was_asked(snapshot, question, readings[0], reading)
+            )
         ):
             return "apart"
         readings.append(reading)
@@ -261,7 +264,8 @@ def _on_asked_day(question: Question, article, reading: _Reading) -> bool:
     if reading.days:
         return any((_days_apart(a, d) or 0) <= 1 for a in asked for d in reading.days)
     return any(
-        (gap := _days_apart(a, article.date)) is not None and gap <= EVENT_DAYS and a <= article.date[:10] for a in asked
+        (gap := _days_apart(a, article.date)) is not None and gap <= EVENT_DAYS and a <= article.date[:10]
+        for a in asked
     )
 
 
