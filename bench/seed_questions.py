@@ -7,7 +7,7 @@ Arabic, 5 English) and 5 the seeds cannot answer were written on 2026-12-01 afte
 with the fact a right first quote must hold; they were not used to fit anything. Twenty questions
 move by 0.05 per question, so read the lists of failures, not only the shares.
 
-Usage: python bench/seed_questions.py [--no-verify] [--work DIR]
+Usage: python bench/seed_questions.py [--no-verify] [--work DIR] [--answer-model FILE]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from qa import Assistant, Index, Retriever
+from qa.answer.model import AnswerModel
 from qa.ingest.files import read_path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,7 +57,7 @@ UNANSWERABLE = [
 
 def measure(assistant: Assistant) -> dict:
     """Shares over the questions, and each failure with its evidence."""
-    right, refused, wrong = [], [], []
+    right, refused, wrong, words = [], [], [], {}
     for question, fact in ANSWERABLE:
         answer = assistant.ask(question)
         evidence = answer.extra["evidence"]
@@ -64,13 +65,15 @@ def measure(assistant: Assistant) -> dict:
             refused.append([question, evidence])
         elif fact in answer.quotes[0].text:
             right.append(question)
+            words[answer.confidence] = words.get(answer.confidence, 0) + 1
         else:
-            wrong.append([question, evidence, answer.quotes[0].text[:80]])
-    answered = [[q, a.extra["evidence"]] for q in UNANSWERABLE if not (a := assistant.ask(q)).abstained]
+            wrong.append([question, evidence, answer.quotes[0].text[:80], answer.confidence])
+    answered = [[q, a.extra["evidence"], a.confidence] for q in UNANSWERABLE if not (a := assistant.ask(q)).abstained]
     return {
         "answerable_right_first_quote": round(len(right) / len(ANSWERABLE), 3),
         "answerable_refused": round(len(refused) / len(ANSWERABLE), 3),
         "unanswerable_refused": round(1 - len(answered) / len(UNANSWERABLE), 3),
+        "right_first_quotes_by_confidence": words,
         "refused": refused,
         "wrong_first_quote": wrong,
         "unanswerable_answered": answered,
@@ -80,16 +83,19 @@ def measure(assistant: Assistant) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-verify", action="store_true", help="the answer model alone (Assistant(verify=False))")
-    parser.add_argument("--work", type=Path, default=None, help="where the two indexes are built (default: a temporary folder)")
+    parser.add_argument("--work", type=Path, default=None, help="where the two indexes are built (default: a temporary folder); kept ones are reused")
+    parser.add_argument("--answer-model", type=Path, default=None, help="an answer model file other than the shipped one, to compare")
     args = parser.parse_args()
+    model = AnswerModel.load(args.answer_model) if args.answer_model else None
     seeds = read_path(REPO / "seeds").articles
     news = read_path(REPO / "tests" / "data" / "news_distractors.jsonl").articles
     with tempfile.TemporaryDirectory() as scratch:
         work = args.work or Path(scratch)
         out = {}
         for name, articles in (("seeds", seeds), ("seeds and 48 news articles", seeds + news)):
-            index = Index.build(articles, work / name.replace(" ", "-"), progress=False)
-            out[name] = measure(Assistant(Retriever(index), verify=not args.no_verify))
+            folder = work / name.replace(" ", "-")
+            index = Index.load(folder) if (folder / "manifest.json").exists() else Index.build(articles, folder, progress=False)
+            out[name] = measure(Assistant(Retriever(index), model=model, verify=not args.no_verify))
     print(json.dumps({"verify": not args.no_verify, **out}, ensure_ascii=False, indent=1))
     return 0
 

@@ -268,7 +268,7 @@ def test_the_same_question_in_a_conversation_is_answered_with_its_context(assist
 def test_an_answer_says_how_confident_it_is_and_an_abstention_does_not(assistant: Assistant) -> None:
     answer = assistant.ask("ما هي المبادرات التي يشرف عليها المغرب؟")
     evidence = answer.extra["evidence"]
-    assert answer.confidence == confidence_word(evidence, assistant.model.threshold) != "low"
+    assert answer.confidence == confidence_word(evidence, assistant.model.threshold, high=assistant.model.high) != "low"
     assert f"الثقة: {LABELS['ar'][answer.confidence]}" in answer.text
     assert answer.to_dict()["confidence"] == answer.confidence
     refused = assistant.ask("كم عدد الأهداف التي سجلها ميسي في كأس العالم لكرة القدم؟")

@@ -148,7 +148,10 @@ class Assistant:
         quotes, citations = _cite(weighed.snapshot, picks, filters)
         note = disagreement(weighed, order, quotes, filters)
         citations = _cite_reports(weighed.snapshot, citations, note)
-        return self._answer(asked, quotes, citations, False, (), strength, disagreement=note)
+        first = weighed.features[order[0]]
+        capped = self.model.cap and bool(first[FEATURES.index("unmet_any")])
+        high = self.model.high_band(bool(first[FEATURES.index("cross_lingual")]))
+        return self._answer(asked, quotes, citations, False, (), strength, disagreement=note, capped=capped, high=high)
 
     def deliberate(
         self, question: str | Question, k: int | None = None, *, context: str = "", filters: Filters | None = None
@@ -226,8 +229,13 @@ class Assistant:
         *,
         clarify: bool = False,
         disagreement: Disagreement | None = None,
+        capped: bool = False,
+        high: float | None = None,
     ) -> Answer:
-        confidence = "" if abstained else confidence_word(strength, self.model.threshold)
+        """`capped`: the first quote misses a distinctive constraint of the question, so it is not "high";
+        `high`: the band for this first quote (`AnswerModel.high_band`)."""
+        band = self.model.high if high is None else high
+        confidence = "" if abstained else confidence_word(strength, self.model.threshold, high=band, capped=capped)
         text = answer_text(
             quotes,
             citations,

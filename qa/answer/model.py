@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,10 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from qa.answer.confidence import HIGH
 from qa.answer.quote import Candidate
 from qa.question import Question
+from qa.text.constraints import Constraint, Window, constraints_of, unmet, unmet_shares
 from qa.text.kinds import KINDS, kind_match, sentence_tokens
 from qa.text.normalize import content_terms, detect_language
+from qa.text.sentences import split_sentences
 from qa.text.transliterate import spelled_in
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
@@ -63,9 +67,16 @@ FEATURES: tuple[str, ...] = (
     "all_rare_sentence",
     "missing_idf_share",
     "collection_log",
+    "unmet_year",
+    "unmet_number",
+    "unmet_name",
+    "unmet_rare",
+    "unmet_any",
 )
 """The feature vector of one (question, sentence) pair, in order; `answer_model.json` names them too
-and loading refuses a file whose names differ."""
+and loading refuses a file that names one this list lacks. The `unmet_*` features are the question's
+constraints (`qa.text.constraints`) that the sentence's window (itself, its neighbours, its headline,
+its article's date for a year) leaves unmet: the share per kind, and whether a distinctive one is."""
 
 QUESTION_FEATURES: tuple[str, ...] = (
     "best_logit",
@@ -88,13 +99,19 @@ QUESTION_FEATURES: tuple[str, ...] = (
     "max_all_rare_sentence",
     "min_missing_idf_share",
     "collection_log",
+    "best_unmet_any",
+    "best_unmet_rare",
+    "best_unmet_named",
+    "min_unmet_any",
+    "min_unmet_rare",
 )
 """What the abstention model reads of a whole question: the best sentence's probability (as a logit)
 and features, and the best each signal reaches over all candidates. The sentence model picks the
 sentence; whether any sentence answers is a question about the collection. On held-out articles (a
 first run, 3,000 news distractors) this second model separated present from absent articles better
 than the best sentence's probability alone: AUC 0.962 against 0.937 on XQuAD-ar, 0.914 against 0.886
-on ARCD."""
+on ARCD. The `*_unmet_*` features say whether the best sentence misses a constraint of the question
+(`best_unmet_named`: its year, number or name), and whether every candidate does (`min_*`)."""
 
 RARE_SHARE = 1 / 3
 """The question's rarest words: the top third by idf (at least one), plus any number it holds."""
@@ -111,6 +128,8 @@ class Salience:
     rare: frozenset[str]
     idf: dict[str, float]
     known_share: float
+    constraints: tuple[Constraint, ...] = ()
+    """The question's distinctive constraints in this collection (`qa.text.constraints`)."""
 
     @classmethod
     def of(cls, question: Question, lexical) -> Salience:
@@ -123,6 +142,7 @@ class Salience:
             rare=frozenset(rare | question.numbers),
             idf=idf,
             known_share=lexical.known_share(question.query) if terms else 0.0,
+            constraints=constraints_of(terms, question.numbers, question.names, idf, unknown=lexical.idf_unknown()),
         )
 
 
@@ -142,6 +162,46 @@ def _article_terms(text: str) -> tuple[frozenset[str], str]:
 def _article_spells(names: frozenset[str], text: str) -> frozenset[str]:
     """Which of a question's Latin names the article writes in Arabic letters (`qa.text.transliterate`)."""
     return frozenset(spelled_in(names, set(sentence_tokens(text))))
+
+
+@lru_cache(maxsize=4096)
+def _article_sentences(text: str) -> tuple[list[int], list[frozenset[str]], list[frozenset[str]]]:
+    """An article's sentence starts, and each sentence's content terms and unstemmed tokens, computed
+    once per process: the windows in which constraints are checked."""
+    spans = split_sentences(text)
+    return (
+        [start for start, _ in spans],
+        [frozenset(content_terms(text[s:e])) for s, e in spans],
+        [frozenset(sentence_tokens(text[s:e])) for s, e in spans],
+    )
+
+
+@lru_cache(maxsize=4096)
+def _headline(title: str) -> tuple[frozenset[str], frozenset[str]]:
+    return frozenset(content_terms(title)), frozenset(sentence_tokens(title))
+
+
+def constraint_window(article, start: int, terms: set[str], tokens: list[str]) -> Window:
+    """The window of the sentence at `start` of `article` (whose own `terms` and `tokens` are given):
+    it, the sentences before and after it, the headline, and the year of the article's date."""
+    starts, sentence_terms, sentence_tokens_ = _article_sentences(article.text)
+    at = max(0, bisect_right(starts, start) - 1)
+    around = range(max(0, at - 1), min(len(starts), at + 2))
+    head_terms, head_tokens = _headline(article.title or "")
+    date = article.date or ""
+    return Window(
+        terms=frozenset(terms).union(head_terms, *(sentence_terms[i] for i in around)),
+        tokens=frozenset(tokens).union(head_tokens, *(sentence_tokens_[i] for i in around)),
+        year=date[:4] if date[:4].isdigit() else "",
+    )
+
+
+def _unmet_row(salience: Salience, window: Window, cross: bool) -> list[float]:
+    """The `unmet_*` features: across languages a rare word cannot be compared (it would need
+    translating), so only years, numbers and names are checked there."""
+    constraints = tuple(c for c in salience.constraints if not (cross and c.kind == "rare"))
+    shares = unmet_shares(constraints, unmet(constraints, window))
+    return [shares["year"], shares["number"], shares["name"], shares["rare"], shares["any"]]
 
 
 def featurize(snapshot, ranked, candidates: list[Candidate], salience: Salience) -> np.ndarray:
@@ -178,6 +238,7 @@ def featurize(snapshot, ranked, candidates: list[Candidate], salience: Salience)
             words |= spelled_in(unmatched, tokens)
         chunk = ranked[c.chunk_rank]
         cross = float(article_language != question.language)
+        window = constraint_window(article, c.start, words, tokens)
         rows.append(
             [
                 c.dense,
@@ -206,6 +267,7 @@ def featurize(snapshot, ranked, candidates: list[Candidate], salience: Salience)
                 float(salience.rare <= words),
                 max((salience.idf[t] for t in question.terms - article_words), default=0.0) / top_idf,
                 collection,
+                *_unmet_row(salience, window, bool(cross)),
             ]
         )
     return np.asarray(rows, dtype=np.float32)
@@ -240,6 +302,11 @@ def question_features(features: np.ndarray, probabilities: np.ndarray) -> np.nda
             top[col["all_rare_sentence"]],
             features[:, col["missing_idf_share"]].min(),
             row[col["collection_log"]],
+            row[col["unmet_any"]],
+            row[col["unmet_rare"]],
+            max(row[col["unmet_year"]], row[col["unmet_number"]], row[col["unmet_name"]]),
+            features[:, col["unmet_any"]].min(),
+            features[:, col["unmet_rare"]].min(),
         ],
         dtype=np.float32,
     )
@@ -301,6 +368,26 @@ class AnswerModel:
     extra_quote_gap: float
     neighbour_gap: float
     meta: dict[str, Any]
+    sentence_features: tuple[str, ...] = FEATURES
+    """The features the sentence model reads, in its order: all of `FEATURES`, or (a model fitted
+    without some, to measure what they add) a subset of them."""
+    question_features: tuple[str, ...] = QUESTION_FEATURES
+    high: float = HIGH
+    """The question probability from which an answer is "high" (`qa.answer.confidence`), fitted with
+    the model on its train half."""
+    high_cross: float | None = None
+    """A band of its own for a first quote in another language than the question (an English question
+    on Arabic articles), whose first pick holds the answer far less often at the same probability;
+    None (the shipped model): `high` for every question. One fitted on the train half's cross-language
+    questions was measured and not shipped (docs/experiments.md)."""
+    cap: bool = False
+    """Whether a first quote that misses a distinctive constraint of the question is kept from "high"
+    (`qa.answer.confidence.confidence_word`); off for a model fitted before constraints were read,
+    so that it answers as it did."""
+
+    def high_band(self, cross_lingual: bool) -> float:
+        """The "high" band for a first quote in the question's language or (`cross_lingual`) not."""
+        return self.high_cross if cross_lingual and self.high_cross is not None else self.high
 
     def extra_bar(self, probabilities: np.ndarray, *, neighbour: bool = False) -> float:
         """The lowest probability a second or third quote (or a joining `neighbour`) may have among
@@ -314,18 +401,23 @@ class AnswerModel:
         """P(sentence answers the question) for each row of `features`."""
         if not len(features):
             return np.zeros(0, np.float64)
-        return self.sentence(features)
+        return self.sentence(_columns(features, FEATURES, self.sentence_features))
 
     def confidence(self, features: np.ndarray, probabilities: np.ndarray) -> float:
         """P(the question is answered by these candidates); 0 when there are none."""
         if not len(features):
             return 0.0
-        return float(self.question(question_features(features, probabilities)[None, :])[0])
+        return float(self.question_probability(question_features(features, probabilities)[None, :])[0])
+
+    def question_probability(self, rows: np.ndarray) -> np.ndarray:
+        """The question model on `QUESTION_FEATURES` rows (it reads its own columns of them)."""
+        return self.question(_columns(rows, QUESTION_FEATURES, self.question_features))
 
     @classmethod
     def load(cls, path: str | Path = MODEL_FILE) -> AnswerModel:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if tuple(data["features"]) != FEATURES or tuple(data["question_features"]) != QUESTION_FEATURES:
+        sentence_features, question_names = tuple(data["features"]), tuple(data["question_features"])
+        if not set(sentence_features) <= set(FEATURES) or not set(question_names) <= set(QUESTION_FEATURES):
             raise ValueError(f"{path} was trained on other features; retrain with `python -m qa.train`")
         return cls(
             sentence=Logistic.from_dict(data["sentence"]),
@@ -334,12 +426,20 @@ class AnswerModel:
             extra_quote_gap=float(data["extra_quote_gap"]),
             neighbour_gap=float(data["neighbour_gap"]),
             meta=data.get("meta", {}),
+            sentence_features=sentence_features,
+            question_features=question_names,
+            high=float(data.get("high", HIGH)),
+            high_cross=float(data["high_cross"]) if data.get("high_cross") is not None else None,
+            cap=bool(data.get("cap_unmet", False)),
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "features": list(FEATURES),
-            "question_features": list(QUESTION_FEATURES),
+            "features": list(self.sentence_features),
+            "question_features": list(self.question_features),
+            "high": round(self.high, 4),
+            "high_cross": round(self.high_cross, 4) if self.high_cross is not None else None,
+            "cap_unmet": self.cap,
             "sentence": self.sentence.to_dict(),
             "question": self.question.to_dict(),
             "threshold": round(self.threshold, 4),
@@ -347,6 +447,13 @@ class AnswerModel:
             "neighbour_gap": round(self.neighbour_gap, 4),
             "meta": self.meta,
         }
+
+
+def _columns(rows: np.ndarray, names: tuple[str, ...], wanted: tuple[str, ...]) -> np.ndarray:
+    """`rows` (columns named `names`) reduced to the `wanted` columns, in that order."""
+    if wanted == names:
+        return rows
+    return rows[:, [names.index(n) for n in wanted]]
 
 
 @lru_cache(maxsize=1)

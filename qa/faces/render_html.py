@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from qa.answer.text import ELLIPSIS, LRI, PDI, confidence_line, labels, quote_text, snippet, when
+from qa.answer.text import ELLIPSIS, LRI, PDI, confidence_line, labels, quote_text, snippet, tentative_line, when
 from qa.filters import Filters
 from qa.records import Answer, Article, Citation, Disagreement, Hit, Quote
 from qa.text.normalize import is_arabic
@@ -300,6 +300,8 @@ def answer_html(
             parts.append("</div>")
     else:
         by_number = {c.number: c for c in answer.citations}
+        if tentative := tentative_line(answer.confidence, language):
+            parts.append(f'<p class="qa-tentative" dir="auto">{safe_text(tentative)}</p>')
         parts.extend(_quote_html(q, by_number.get(q.citation)) for q in answer.quotes)
         if answer.disagreement is not None:
             parts.append(disagreement_html(answer.disagreement, answer.citations, answer.quotes, article, language))

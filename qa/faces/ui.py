@@ -84,6 +84,7 @@ CSS = """
 .qa-mark { background: #fde68a; color: inherit; padding: 0 2px; }
 .qa-context { font-size: 0.85em; opacity: 0.8; font-style: italic; margin-bottom: 0.4em; }
 .qa-abstain { font-weight: 600; }
+.qa-tentative { font-style: italic; color: #92400e; margin: 0.2em 0; }
 .qa-related { margin: 0.4em 0; padding: 0.3em 0.6em; border: 1px dashed #9ca3af; border-radius: 6px;
   color: #6b7280; background: rgba(156, 163, 175, 0.08); }
 .qa-badge { display: inline-block; font-size: 0.75em; text-transform: uppercase; letter-spacing: 0.04em;

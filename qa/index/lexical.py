@@ -216,6 +216,11 @@ class LexicalIndex:
         self._prefetch(distinct)
         return {t: self._idf(self._df(t)) for t in distinct}
 
+    def idf_unknown(self) -> float:
+        """The idf of a word no live passage uses (the highest there is): a word whose idf reaches it is
+        unknown to the collection."""
+        return self._idf(0)
+
     def known_share(self, query: str, also_known: Iterable[str] = ()) -> float:
         """Share of the question's idf mass in words the collection uses at all (function words aside:
         a small collection may lack "ما" without being off topic), or in `also_known` (Latin names it

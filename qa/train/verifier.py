@@ -76,20 +76,33 @@ def part_of(article: str) -> str:
     return "fit" if int.from_bytes(digest[:8], "big") / 2**64 < FIT_SHARE else "verifier"
 
 
-def collect(index, sets: dict[str, list], log=print) -> list[dict[str, Any]]:
-    """The answer model's TOP candidates per asked question, present and absent, with their texts."""
+def collect(index, sets: dict[str, list], log=print, hard: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The answer model's TOP candidates per asked question, present and absent, with their texts; with
+    `hard` (question id -> `qa.train.hard.HardView`, the index holding every answer-free copy), also
+    hard-absent: its article present minus every sentence holding an answer, labelled "none" (`view`
+    says which of "present", "absent", "hard" a row is)."""
     from qa.answer.assistant import Assistant
     from qa.retrieve import Retriever
 
+    def asking(view):
+        return Assistant(Retriever(view), threshold=0.0, verify=False)
+
+    whole = index
+    hidden = {a.id for v in (hard or {}).values() for a in v.show}
+    index = whole.without(hidden) if hidden else whole
     by_article = asked_by_article(sets)
-    everything = index.document_ids
-    full = Assistant(Retriever(index), threshold=0.0, verify=False)
+    everything = [d for d in whole.document_ids if d not in hidden]
+    full = asking(index)
     rows: list[dict[str, Any]] = []
     started = time.perf_counter()
     for done, (article, group) in enumerate(by_article.items(), start=1):
-        blind = Assistant(Retriever(index.without([d for d in everything if article_of(d) == article])), threshold=0.0, verify=False)
+        blind = asking(index.without([d for d in everything if article_of(d) == article]))
         for name, q, text in group:
-            for present, who in ((1, full), (0, blind)):
+            views = [(1, "present", full), (0, "absent", blind)]
+            if hard and q.id in hard:
+                v = hard[q.id]
+                views.append((0, "hard", asking(whole.without(hidden - {a.id for a in v.show} | v.hide))))
+            for present, view, who in views:
                 weighed = who.deliberate(text)
                 if not weighed.candidates:
                     continue
@@ -101,7 +114,7 @@ def collect(index, sets: dict[str, list], log=print) -> list[dict[str, Any]]:
                     int(present and c.doc_id == q.doc_id and contains_answer(s, q.answers)) for c, s in zip(chosen, sentences)
                 ]
                 rows.append(
-                    dict(set=name, split=split_of(article), art=article, present=present, qid=q.id, q=text,
+                    dict(set=name, split=split_of(article), art=article, present=present, view=view, qid=q.id, q=text,
                          sents=sentences, label=np.array(labels), p=weighed.probabilities[top],
                          conf=weighed.confidence, n=len(weighed.candidates))
                 )
@@ -252,10 +265,14 @@ def main(args) -> int:
     if rows_path.exists():
         rows = pickle.loads(rows_path.read_bytes())
     else:
+        from qa.train.hard import hard_views
+
         articles, sets = question_sets(args.data, CROSS_LINGUAL)
         distractors = load_news(args.data / "news" / "jawharafm.jsonl.gz", args.distractors)
-        index = open_index(args.index_dir, articles + distractors, args.precision)
-        rows = collect(index, sets, log=log)
+        hard = None if args.no_hard else hard_views(articles, sets)
+        copies = list({a.id: a for v in (hard or {}).values() for a in v.show}.values())
+        index = open_index(args.index_dir, articles + distractors + copies, args.precision)
+        rows = collect(index, sets, log=log, hard=hard)
         rows_path.parent.mkdir(parents=True, exist_ok=True)
         rows_path.write_bytes(pickle.dumps(rows))
     folder = materialize_default_model()
