@@ -142,3 +142,14 @@ def test_how_many_people_asks_for_everyone_not_one_groups_part() -> None:
 
     assert _counts_people(Question.of(CASES["ouagadougou-attack"]["question"]))  # not the attackers' "أربعة مسلحين"
     assert not _counts_people(Question.of(CASES["arbin-school"]["question"]))  # "كم طفلا"
+
+
+def test_a_toll_dated_weeks_before_the_article_is_an_earlier_events() -> None:
+    from qa.answer.disagreement import _read
+    from qa.records import Article
+
+    # AL-internationalNews-338-20180303 (the Ouagadougou attack) recalls the group's attack of 21 February
+    text = "وكانت هذه المجموعة تبنت هجوما أسفر عن مقتل جنديين فرنسيين وإصابة ثالث في {} في شمال شرق مالي."
+    for day, read in (("21 شباط/فبراير", False), ("2 آذار/مارس", True)):
+        article = Article(id="a", text=text.format(day), title="", url=None, date="2018-03-03", source="alarabia", category=None)
+        assert (_read(article, 0, len(article.text), "count", "killed") is not None) is read, day

@@ -384,7 +384,10 @@ def _read(
         return None
     if _about_earlier(sentence, (article.date or "")[:4]):
         return None
-    days = _days(sentence, article.date) or _days(f"{article.title}\n{_lead(article)}", article.date)
+    own = _days(sentence, article.date)
+    if slot == "count" and own and all((_days_apart(d, article.date) or 0) > NEWS_DAYS for d in own):
+        return None  # "مقتل جنديين فرنسيين ... في 21 شباط/فبراير" in a March article: an earlier event's toll
+    days = own or _days(f"{article.title}\n{_lead(article)}", article.date)
     if slot in ("person", "place"):
         return _read_name(article, start, end, slot, noun, question, days) if question is not None else None
     if slot == "date":
