@@ -124,3 +124,32 @@ def test_english_wording() -> None:
     line = disagreement_line(Disagreement("update", reports), citations, "en")
     assert line == "The figure rose from 37 [1] (BBC, 2018-03-25) to 53 شخصاً على الأقل (53+) [2] (alarabia, 2018-03-26 09:10)"
     assert disagreement_line(Disagreement("differ", reports), citations, "en").startswith("Sources differ: 37 [1] (BBC, 2018-03-25), ")
+
+
+def test_a_day_the_question_names_pins_the_event() -> None:
+    from qa.answer.disagreement import _asked_days
+
+    # asked about the protest of 30 March, the August protest's toll (the top answer there) is another event
+    asked = CASES["gaza-march-30"]["question"]
+    assert _asked_days(asked, "2018-08-11") == {"2018-03-30"} and _asked_days(asked, "2018-03-31") == {"2018-03-30"}
+    # a weekday alone depends on when it is read: it pins nothing
+    assert _asked_days(CASES["mogadishu-two-blasts"]["question"], "2018-03-25") == frozenset()
+
+
+def test_how_many_people_asks_for_everyone_not_one_groups_part() -> None:
+    from qa.answer.disagreement import _counts_people
+    from qa.question import Question
+
+    assert _counts_people(Question.of(CASES["ouagadougou-attack"]["question"]))  # not the attackers' "أربعة مسلحين"
+    assert not _counts_people(Question.of(CASES["arbin-school"]["question"]))  # "كم طفلا"
+
+
+def test_a_toll_dated_weeks_before_the_article_is_an_earlier_events() -> None:
+    from qa.answer.disagreement import _read
+    from qa.records import Article
+
+    # AL-internationalNews-338-20180303 (the Ouagadougou attack) recalls the group's attack of 21 February
+    text = "وكانت هذه المجموعة تبنت هجوما أسفر عن مقتل جنديين فرنسيين وإصابة ثالث في {} في شمال شرق مالي."
+    for day, read in (("21 شباط/فبراير", False), ("2 آذار/مارس", True)):
+        article = Article(id="a", text=text.format(day), title="", url=None, date="2018-03-03", source="alarabia", category=None)
+        assert (_read(article, 0, len(article.text), "count", "killed") is not None) is read, day

@@ -197,4 +197,9 @@ def test_the_day_something_was_said_is_not_when_it_happened() -> None:
     # SK-internationalNews-591-20180326 (a Monday): the fire broke out "أمس", it was said "الاثنين"
     text = "قالت وزارة الطوارئ الروسية، الاثنين، إن ما لا يقل عن 53 شخصا لاقوا حتفهم، عندما اندلع حريق أمس في مركز تجاري"
     found = dates_in(text, "2018-03-26")
-    assert [(text[s:e], _reporting_day(text, s)) for s, e, _ in found] == [("الاثنين", True), ("أمس", False)]
+    assert [(text[s:e], _reporting_day(text, s, e)) for s, e, _ in found] == [("الاثنين", True), ("أمس", False)]
+    # SK-internationalNews-34-20180219: the speaker's title pushes "قال" far before the day; "إن" after it
+    # still opens what was said, and the crash's own day is "صباح الأحد"
+    text = 'قال متحدث باسم شركة "آسمان" الإيرانية للطيران، الاثنين، إن البحث لا يزال مستمرا عن طائرة تحطمت، صباح الأحد'
+    found = dates_in(text, "2018-02-19")
+    assert [(text[s:e], _reporting_day(text, s, e)) for s, e, _ in found] == [("الاثنين", True), ("الأحد", False)]

@@ -163,6 +163,7 @@ def disagreement(
     wanted = _wanted_noun(question) if slot == "count" else _wanted_level(question) if slot == "place" else ""
     group = _wanted_group(question) if slot == "count" else ""
     named = _named_groups(question) if slot == "count" else frozenset()
+    people = slot == "count" and not group and _counts_people(question)  # "كم شخصا": everyone, no group's part
     group_of = stories(snapshot.snapshot)
     readings: list[_Reading] = []
     said: dict[str, list[_Reading]] = {}  # outlet -> what its articles said so far
@@ -174,15 +175,18 @@ def disagreement(
             return "seen"
         article = snapshot.articles[doc_id]
         reading = _read(article, start, end, slot, wanted or (readings[0].noun if readings else ""),
-                        group or (readings[0].group if readings else ""), strict=bool(readings) and not group,
-                        named=named, question=question)  # fmt: skip
-        if reading is None:
+                        group or (readings[0].group if readings and not people else ""),
+                        strict=people or (bool(readings) and not group), named=named, question=question)  # fmt: skip
+        if reading is None or not _on_asked_day(question, article, reading):
             return "none"
         if any(_overlap(reading, earlier) for earlier in said.get(article.source or doc_id, ())):
             return "seen"  # the outlet already said this
         if readings and not (
             any(_same_event(snapshot, r, reading) for r in readings)
-            and _tells_what_was_asked(snapshot, question, readings[0], reading)
+            and (
+                _on_named_day(question, article, reading)
+                or _tells_what_was_asked(snapshot, question, readings[0], reading)
+            )
         ):
             return "apart"
         readings.append(reading)
@@ -226,6 +230,51 @@ def _more_articles(snapshot, question: Question, weighed, ranked: list[int], fil
     _, ids = snapshot.lexical.search(question.search_text, MORE_CHUNKS, allowed)
     found.update(dict.fromkeys(snapshot.chunks[int(c)].doc_id for c in ids.tolist()))
     return list(found)
+
+
+_PEOPLE = frozenset(tokenize("شخص شخصا أشخاص people persons"))
+
+
+def _counts_people(question: Question) -> bool:
+    """"كم شخصا قتلوا", "how many people": the question counts everyone, so a figure of one group
+    ("أربعة مسلحين قتلوا", the attackers) is a part of the answer, not an outlet's answer."""
+    words = tokenize(question.text)
+    return any(w in ("كم", "many") and words[k + 1] in _PEOPLE for k, w in enumerate(words[:-1]))
+
+
+@lru_cache(maxsize=256)
+def _asked_days(question: str, published: str | None) -> frozenset[str]:
+    """The days the question names by day and month ("يوم الجمعة 30 مارس"), resolved in the article's
+    year; empty when it names none, or only days that depend on when it is asked (a weekday, "أمس")."""
+    if not published or not any(ch.isdigit() for ch in question):
+        return frozenset()
+    found = dates_in(question, published)
+    if [iso[5:] for _, _, iso in found] != [iso[5:] for _, _, iso in dates_in(question, "2001-12-31")]:
+        return frozenset()  # resolved differently from another day: relative, not named
+    return frozenset(iso for _, _, iso in found)
+
+
+def _on_asked_day(question: Question, article, reading: _Reading) -> bool:
+    """A report of another day than the one the question names tells another event (asked about the
+    protest "يوم الجمعة 30 مارس", the August protest's toll is not an answer): judged on the days the
+    report names, else on its article's date (published that day or within `EVENT_DAYS` after)."""
+    asked = _asked_days(question.text, article.date)
+    if not asked:
+        return True
+    if reading.days:
+        return any((_days_apart(a, d) or 0) <= 1 for a in asked for d in reading.days)
+    return any(
+        (gap := _days_apart(a, article.date)) is not None and gap <= EVENT_DAYS and a <= article.date[:10]
+        for a in asked
+    )
+
+
+def _on_named_day(question: Question, article, reading: _Reading) -> bool:
+    """The question names a day ("30 مارس") and the report names that very day for what it counts:
+    the day tells the asked event, as the question's words otherwise must (an outlet may call the
+    protest "مظاهرات" where the question says "مسيرة العودة الكبرى")."""
+    asked = _asked_days(question.text, article.date)
+    return bool(asked and reading.days and asked & reading.days)
 
 
 def _lead_sentences(text: str) -> list[tuple[int, int]]:
@@ -335,13 +384,16 @@ def _read(
         return None
     if _about_earlier(sentence, (article.date or "")[:4]):
         return None
-    days = _days(sentence, article.date) or _days(f"{article.title}\n{_lead(article)}", article.date)
+    own = _days(sentence, article.date)
+    if slot == "count" and own and all((_days_apart(d, article.date) or 0) > NEWS_DAYS for d in own):
+        return None  # "مقتل جنديين فرنسيين ... في 21 شباط/فبراير" in a March article: an earlier event's toll
+    days = own or _days(f"{article.title}\n{_lead(article)}", article.date)
     if slot in ("person", "place"):
         return _read_name(article, start, end, slot, noun, question, days) if question is not None else None
     if slot == "date":
         days = [
             d for d in dates_in(sentence, article.date)
-            if not _reporting_day(sentence, d[0]) and not _timeline_entry(sentence, d[0], d[1])
+            if not _reporting_day(sentence, d[0], d[1]) and not _timeline_entry(sentence, d[0], d[1])
             and (_days_apart(d[2], article.date) or 0) <= NEWS_DAYS
         ]  # fmt: skip
         if not days:
@@ -378,10 +430,14 @@ def _timeline_entry(sentence: str, start: int, end: int) -> bool:
     return not sentence[:start].strip() and sentence[end : end + 3].lstrip()[:1] in (":", "-", "–")
 
 
-def _reporting_day(sentence: str, start: int) -> bool:
+def _reporting_day(sentence: str, start: int, end: int) -> bool:
     """The day right after "قالت الوزارة، الاثنين، إن ..." is when it was said, not when it happened."""
     before = tokenize(sentence[max(0, start - 60) : start])[-4:]
-    return any(w in _SAID or w[1:] in _SAID for w in before)
+    if any(w in _SAID or w[1:] in _SAID for w in before):
+        return True
+    # "قال متحدث باسم شركة آسمان، الاثنين، إن ...": the day before "إن"/"أن" that opens what was said
+    after = tokenize(sentence[end : end + 12])[:1]
+    return after in (["ان"], ["انه"]) and any(w in _SAID or w[1:] in _SAID for w in tokenize(sentence[:start]))
 
 
 def _lead(article) -> str:
