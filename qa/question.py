@@ -124,6 +124,12 @@ class Question:
         return cls.parse(question, context)
 
     @cached_property
+    def topic_terms(self) -> frozenset[str]:
+        """`terms` less the time words of a question about the latest: what it asks about, which an
+        answer must name ("اليوم" of "today's weather" is met by an article's date, not its words)."""
+        return frozenset(content_terms(self.search_text)) if self.recent else self.terms
+
+    @cached_property
     def alone(self) -> Question:
         """The question without its context: what a follow-up asks of its own."""
         return self if not self.context else Question.parse(self.text)

@@ -25,6 +25,7 @@ from qa.model.verifier import default_combination, logit
 from qa.question import Question
 from qa.records import Answer, Citation, Disagreement, Quote
 from qa.retrieve import Ranked, Retriever, hit_for
+from qa.search.recency import RELEVANT_SHARE
 from qa.search.syndication import with_copies
 from qa.text.normalize import content_terms
 
@@ -206,15 +207,20 @@ class Assistant:
         return candidates, featurize(snapshot, ranked, candidates, Salience.of(question, snapshot.lexical))
 
     def _order(self, weighed: Deliberation) -> list[int]:
-        """Candidates best first by the answer model's probability, equally strong ones newest article first."""
+        """Candidates best first by the answer model's probability, equally strong ones newest article
+        first. For a question about the latest, every sentence at least `RELEVANT_SHARE` of the best
+        counts as equally strong: the rule retrieval applies to passages (`qa.search.recency`), so
+        the answer quotes the newest relevant report, not the one worded most like the question."""
         p = weighed.probabilities
         share = p / max(float(p.max()), 1e-300)
         articles = weighed.snapshot.articles
+        recent = weighed.question.recent
 
         def key(i: int) -> tuple:
             c = weighed.candidates[i]
             date = articles[c.doc_id].date or ""
-            return (-round(float(share[i]), TIE_DECIMALS), _descending(date), -float(p[i]), i)
+            strength = 1.0 if recent and share[i] >= RELEVANT_SHARE else round(float(share[i]), TIE_DECIMALS)
+            return (-strength, _descending(date), -float(p[i]), i)
 
         return sorted(range(len(weighed.candidates)), key=key)
 

@@ -142,7 +142,7 @@ class Salience:
             rare=frozenset(rare | question.numbers),
             idf=idf,
             known_share=lexical.known_share(question.query) if terms else 0.0,
-            constraints=constraints_of(terms, question.numbers, question.names, idf, unknown=lexical.idf_unknown()),
+            constraints=constraints_of(question.topic_terms, question.numbers, question.names, idf, unknown=lexical.idf_unknown()),
         )
 
 
