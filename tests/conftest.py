@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -97,3 +98,13 @@ def seeds_index(tmp_path_factory: pytest.TempPathFactory, real_embedder):
     from qa.index import Index
 
     return Index.build(SEEDS, tmp_path_factory.mktemp("seeds") / "index", embedder=real_embedder, progress=False)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server a test started: SIGTERM, then SIGKILL if it has not ended in 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)

@@ -31,6 +31,7 @@ from tests.chat_corpus import (
     news_records,
     uploaded_record,
 )
+from tests.conftest import stop_server
 
 pytestmark = pytest.mark.slow
 
@@ -105,12 +106,7 @@ def _serve(root: Path, index_dir: Path) -> Iterator[str]:
         _wait_for(url, proc, log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_server(proc)
 
 
 @pytest.fixture(scope="module")

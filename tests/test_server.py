@@ -28,10 +28,10 @@ from click.testing import CliRunner
 
 from qa.faces.auth import add_user
 from qa.records import Article
+from tests.conftest import REPO, stop_server
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
 ASKS_PER_MINUTE = 25
 PASSWORD = "correct horse battery"
 INITIATIVES = "ما هي المبادرات الثلاث التي يشرف عليها المغرب في المنتدى العالمي لمكافحة الإرهاب؟"
@@ -137,12 +137,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, seeds_index) -> Iterator[Se
         assert "Serving" not in started  # on 127.0.0.1 there is no "who can do what" line to print
         yield Server(url, index_dir, keys)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_server(proc)
 
 
 def _is_error(body: dict[str, Any], *words: str) -> bool:
