@@ -6,6 +6,7 @@ import numpy as np
 
 from qa.answer.model import AnswerModel, Logistic
 from qa.train.answer_model import rows_in, report_by_size
+from tests.conftest import SEEDS
 
 
 def _rows() -> dict[str, np.ndarray]:
@@ -51,3 +52,45 @@ def test_the_report_gives_each_set_its_figures_in_each_collection() -> None:
     assert by_size["arcd"]["30"]["abstain_when_absent"] == 0.0  # 0.6 is above the threshold
     assert by_size["arcd"]["30"]["best_sentence_right"] == 0.0
     assert report_by_size(asked, model, "train") == {}
+
+
+def test_a_verifier_run_stopped_and_resumed_from_its_checkpoint_ends_on_the_same_weights(tmp_path) -> None:
+    """Two real steps of the verifier's training on the seeds' sentences, once straight through and
+    once stopped after the first and started again: the same batches and dropout masks give the same
+    trained tensors, so a run killed midway loses nothing but the steps since its last checkpoint."""
+    import torch
+
+    from qa.model.store import materialize_default_model
+    from qa.text.sentences import split_sentences
+    from qa.train.verifier import GROUPS, TOP, changed_tensors, part_of, train
+
+    texts = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
+    sentences = [text[a:b] for text in texts for a, b in split_sentences(text)] * 2
+    articles = [a for a in (f"seed-{i}" for i in range(100)) if part_of(a) == "verifier"][:GROUPS]
+    rows = [
+        dict(split="train", art=article, q="من هو نايثن سايلس؟", sents=sentences[i * TOP : (i + 1) * TOP],
+             label=np.eye(TOP, dtype=int)[i] if i % 2 else np.zeros(TOP, dtype=int))
+        for i, article in enumerate(articles)
+    ]
+    folder = materialize_default_model()
+    straight = train(rows, folder, steps=2, log=lambda _: None, checkpoint=tmp_path / "a.pt", checkpoint_every=1)
+    train(rows, folder, steps=1, log=lambda _: None, checkpoint=tmp_path / "b.pt", checkpoint_every=1)
+    said: list[str] = []
+    resumed = train(rows, folder, steps=2, log=said.append, checkpoint=tmp_path / "b.pt", checkpoint_every=1)
+    assert said == [f"resumed from {tmp_path / 'b.pt'} at step 1"]
+    assert torch.load(tmp_path / "b.pt", weights_only=False)["step"] == 2
+    a, b = straight.state_dict(), resumed.state_dict()
+    changed = changed_tensors(a, 6)
+    untrained = _untrained(folder)
+    assert any(not torch.equal(a[k], untrained[k]) for k in changed if k.startswith("encoder."))
+    for name in changed:
+        assert torch.equal(a[name], b[name]), name
+
+
+def _untrained(folder) -> dict:
+    """e5's own weights, as the cross-encoder names them, to show that two steps changed something."""
+    from transformers import AutoModel
+
+    from qa.model.verifier import cross_encoder
+
+    return cross_encoder(AutoModel.from_pretrained(str(folder), local_files_only=True)).state_dict()

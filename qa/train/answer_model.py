@@ -456,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-dir", type=Path, default=Path(".cache/train-index"))
     parser.add_argument("--features", type=Path, default=Path(".cache/train-features.npz"), help="reused when present (delete to recollect)")
     parser.add_argument("--precision", default="auto")
-    parser.add_argument("--languages", default=",".join(CROSS_LINGUAL), help="XQuAD question languages asked against the Arabic paragraphs")
+    parser.add_argument("--languages", help=f"XQuAD question languages asked against the Arabic paragraphs (default {','.join(CROSS_LINGUAL)}; the verifier's: {','.join(train_verifier.CROSS_LINGUAL)})")
     parser.add_argument("--sizes", type=int, nargs="*", default=[30, 100, 300], help="collection sizes (articles) asked besides the whole and 3")
     parser.add_argument("--no-hard", action="store_true", help="collect without hard-absent views and near misses (qa.train.hard)")
     parser.add_argument("--fit-tiers", default="full,small", help="which collections the model is fitted on (full, small or a size)")
@@ -467,17 +467,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leave-out", default="", help="a question set left out of training (e.g. arcd), to check transfer")
     parser.add_argument("--verifier", action="store_true", help="fine-tune the verifier (qa.train.verifier) instead")
     parser.add_argument("--verifier-steps", type=int, default=train_verifier.STEPS, help="0: keep qa/verifier.npz, refit only how it combines")
-    parser.add_argument("--verifier-rows", type=Path, default=Path(".cache/verifier/rows.pickle"), help="reused when present")
+    parser.add_argument("--verifier-rows", type=Path, default=Path(".cache/verifier/rows.pickle"), help="reused when present; its training checkpoint (checkpoint.pt) sits beside it and a rerun resumes from it")
+    parser.add_argument("--verifier-weights", type=Path, default=train_verifier.WEIGHTS_FILE, help="where the new weights go (another path: a probe, reported beside the shipped verifier)")
+    parser.add_argument("--device", default="cpu", help="where the verifier trains: cpu, or cuda on a machine with a GPU")
     args = parser.parse_args(argv)
     if args.verifier:
         return train_verifier.main(args)
 
     log = lambda message: print(message, file=sys.stderr)  # noqa: E731
     baseline = AnswerModel.load(args.baseline_model) if args.baseline_model and args.baseline_model.exists() else None
+    languages = tuple(x for x in (args.languages or ",".join(CROSS_LINGUAL)).split(",") if x)
     if args.features.exists():
         data = dict(np.load(args.features, allow_pickle=False))
     else:
-        languages = tuple(x for x in args.languages.split(",") if x)
         articles, sets = question_sets(args.data, languages)
         distractors = load_news(args.data / "news" / "jawharafm.jsonl.gz", args.distractors)
         hard = None if args.no_hard else hard_views(articles, sets)
@@ -534,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m qa.train" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
     meta = {
         "trained_by": command,
-        "data": "XQuAD-ar, ARCD train, XQuAD " + str(args.languages) + f" questions on Arabic paragraphs; {args.distractors} Jawhara FM distractors",
+        "data": "XQuAD-ar, ARCD train, XQuAD " + ",".join(languages) + f" questions on Arabic paragraphs; {args.distractors} Jawhara FM distractors",
         "split": "by article, qa.train.datasets.split_of (train half fitted, heldout half reported)",
         "views": args.fit_views,
         "sentence_rows": int(train.sum()),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import random
 import sys
@@ -65,6 +66,8 @@ SEED = 0
 LEARNING_RATES = (3e-5, 1e-3)
 """Encoder layers, then the head and the "none" logit."""
 WARMUP = 100
+CHECKPOINT_EVERY = 50
+"""Steps between checkpoints: about 3 minutes on 2 CPU cores, seconds on a GPU."""
 FIT_SHARE = 0.25
 CROSS_LINGUAL = ("en", "de", "es")
 
@@ -123,8 +126,16 @@ def collect(index, sets: dict[str, list], log=print, hard: dict[str, Any] | None
     return rows
 
 
-def train(rows: list[dict[str, Any]], model_folder: Path, steps: int = STEPS, log=print):
-    """Fine-tune on the "verifier" part; returns the torch module (encoder, head, null)."""
+def train(
+    rows: list[dict[str, Any]], model_folder: Path, steps: int = STEPS, log=print, *,
+    device: str = "cpu", checkpoint: Path | None = None, checkpoint_every: int = CHECKPOINT_EVERY,
+):
+    """Fine-tune on the "verifier" part; returns the torch module (encoder, head, null) on the CPU.
+
+    With `checkpoint`, the trainable tensors, the optimizer, the step and every random state are saved
+    there each `checkpoint_every` steps, and a run that finds one goes on from it: an interrupted run
+    resumed ends on the weights of one that never stopped (same batches, same dropout masks, on one
+    device). The learning rate depends on the step alone, so `steps` may grow between runs."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -137,6 +148,7 @@ def train(rows: list[dict[str, Any]], model_folder: Path, steps: int = STEPS, lo
     for layer in model.encoder.encoder.layer[-TRAIN_LAYERS:]:
         for p in layer.parameters():
             p.requires_grad = True
+    model.to(device)
     groups = [r for r in rows if r["split"] == "train" and part_of(r["art"]) == "verifier" and len(r["sents"]) == TOP]
     optimizer = torch.optim.AdamW(
         [
@@ -148,9 +160,20 @@ def train(rows: list[dict[str, Any]], model_folder: Path, steps: int = STEPS, lo
     rng = np.random.default_rng(SEED)
     order: list[int] = []
     running = 0.0
+    first = 0
+    if checkpoint is not None and checkpoint.is_file():
+        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(saved["model"], strict=False)
+        optimizer.load_state_dict(saved["optimizer"])
+        rng.bit_generator.state = saved["rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        if saved.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(saved["cuda_rng"])
+        first, order, running = saved["step"], saved["order"], saved["running"]
+        log(f"resumed from {checkpoint} at step {first}")
     started = time.perf_counter()
     model.train()
-    for step in range(steps):
+    for step in range(first, steps):
         if len(order) < GROUPS:
             order = list(rng.permutation(len(groups)))
         batch = [groups[order.pop(0)] for _ in range(GROUPS)]
@@ -158,10 +181,10 @@ def train(rows: list[dict[str, Any]], model_folder: Path, steps: int = STEPS, lo
             ["query: " + r["q"] for r in batch for _ in r["sents"]],
             ["passage: " + s for r in batch for s in r["sents"]],
             truncation="only_second", max_length=MAX_LENGTH, padding=True, return_tensors="pt",
-        )
+        ).to(device)
         scores = model(encoded["input_ids"], encoded["attention_mask"]).view(len(batch), TOP)
         logits = torch.cat([scores, model.null.expand(len(batch), 1)], 1)
-        target = torch.tensor([int(np.argmax(r["label"])) if r["label"].any() else TOP for r in batch])
+        target = torch.tensor([int(np.argmax(r["label"])) if r["label"].any() else TOP for r in batch], device=device)
         loss = torch.nn.functional.cross_entropy(logits, target)
         for group, rate in zip(optimizer.param_groups, LEARNING_RATES):
             group["lr"] = rate * min(1.0, (step + 1) / WARMUP)
@@ -171,7 +194,25 @@ def train(rows: list[dict[str, Any]], model_folder: Path, steps: int = STEPS, lo
         running = loss.item() if step == 0 else 0.98 * running + 0.02 * loss.item()
         if (step + 1) % 50 == 0:
             log(f"step {step + 1}/{steps}: loss {running:.4f}, {time.perf_counter() - started:.0f}s")
-    return model.eval()
+        if checkpoint is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
+            _save_checkpoint(checkpoint, model, optimizer, step + 1, order, running, rng)
+    return model.cpu().eval()
+
+
+def _save_checkpoint(path: Path, model, optimizer, step: int, order: list[int], running: float, rng) -> None:
+    """Written beside and renamed over, so that a run killed while saving leaves the last good one."""
+    import torch
+
+    trainable = {k: v for k, v in model.state_dict().items() if k in set(changed_tensors(model.state_dict(), TRAIN_LAYERS))}
+    state = dict(
+        model=trainable, optimizer=optimizer.state_dict(), step=step, order=list(order), running=running,
+        rng=rng.bit_generator.state, torch_rng=torch.get_rng_state(),
+        cuda_rng=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
 
 
 WEIGHT_GRID = (0.25, 0.5, 1.0, 2.0)
@@ -189,11 +230,11 @@ def changed_tensors(state: dict[str, Any], layers: int) -> list[str]:
     return [k for k in state if k.startswith(top) or k.startswith(("head.", "null"))]
 
 
-def score_rows(verifier, rows: list[dict[str, Any]], log=print) -> None:
-    """Add the verifier's scores (the shipped ONNX graph's, as queries see them) to each row."""
+def score_rows(verifier, rows: list[dict[str, Any]], log=print, key: str = "verified") -> None:
+    """Add the verifier's scores (its ONNX graph's, as queries see them) to each row, under `key`."""
     started = time.perf_counter()
     for done, r in enumerate(rows, start=1):
-        r["verified"] = verifier.scores(r["q"], r["sents"][:READ])
+        r[key] = verifier.scores(r["q"], r["sents"][:READ])
         if done % 200 == 0:
             log(f"scored {done}/{len(rows)} questions, {time.perf_counter() - started:.0f}s")
 
@@ -237,13 +278,63 @@ def _report_sample(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if (r["set"], r["qid"]) in chosen]
 
 
-def write_combination(fit_rows: list[dict[str, Any]], held_out: list[dict[str, Any]]) -> dict[str, Any]:
-    """Fit the combination on scored "fit" rows, report it on scored held-out rows, write `COMBINATION_FILE`."""
+PRESENT_REFUSED = 0.05
+"""The operating point of the presence report: each signal's threshold refuses this share of the fit
+part's answerable Arabic questions (the issue's ceiling on present abstention)."""
+
+
+def presence_report(fit_rows: list[dict[str, Any]], held_out: list[dict[str, Any]], key: str = "verified") -> dict[str, Any]:
+    """Per held-out set, how well each signal tells an answerable question from an absent and a
+    hard-absent one: the question model's probability alone, the verifier's best score over "none",
+    and the two in a logistic model fitted on the fit part. AUCs, and what is refused at the threshold
+    that refuses `PRESENT_REFUSED` of the fit part's answerable Arabic questions (chosen there, not
+    on the held-out rows)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    def signals(rows):
+        q = np.array([float(logit(r["conf"])) for r in rows])
+        v = np.array([float(np.max(r[key])) for r in rows])
+        return {"question_model": q, "verifier": v, "both": np.stack([q, v], 1)}
+
+    fit_signals = signals(fit_rows)
+    both = LogisticRegression(max_iter=1000).fit(fit_signals["both"], [r["present"] for r in fit_rows])
+    fit_scores = {**fit_signals, "both": both.decision_function(fit_signals["both"])}
+    arabic_present = np.array([r["present"] == 1 and r["set"] in ("xquad-ar", "arcd") for r in fit_rows])
+    thresholds = {k: float(np.quantile(v[arabic_present], PRESENT_REFUSED)) for k, v in fit_scores.items()}
+    held_signals = signals(held_out)
+    held_scores = {**held_signals, "both": both.decision_function(held_signals["both"])}
+    out: dict[str, Any] = {"both_coefficients": [round(float(c), 4) for c in (*both.coef_[0], both.intercept_[0])]}
+    for name in sorted({r["set"] for r in held_out}):
+        views = np.array([r["view"] for r in held_out])
+        in_set = np.array([r["set"] == name for r in held_out])
+        figures: dict[str, Any] = {"asked": {v: int((in_set & (views == v)).sum()) for v in ("present", "absent", "hard")}}
+        for signal, score in held_scores.items():
+            row: dict[str, float] = {}
+            for other in ("absent", "hard"):
+                pair = in_set & np.isin(views, ["present", other])
+                if len(set(views[pair])) == 2:
+                    row[f"auc_present_vs_{other}"] = round(float(roc_auc_score(views[pair] == "present", score[pair])), 4)
+            for view in ("present", "absent", "hard"):
+                chosen = in_set & (views == view)
+                if chosen.any():
+                    row[f"refused_{view}"] = round(float((score[chosen] < thresholds[signal]).mean()), 4)
+            figures[signal] = row
+        out[name] = figures
+    return out
+
+
+def write_combination(fit_rows: list[dict[str, Any]], held_out: list[dict[str, Any]], weights: Path = WEIGHTS_FILE) -> dict[str, Any]:
+    """Fit the combination on scored "fit" rows, report it on scored held-out rows, and write it beside
+    `weights` (`COMBINATION_FILE` for the shipped ones)."""
     from dataclasses import replace
 
-
-    combination = fit(fit_rows, weights_digest())
-    result = {"fit": report(fit_rows, combination), "heldout_sample": report(held_out, combination)}
+    combination = fit(fit_rows, weights_digest(weights))
+    result = {
+        "fit": report(fit_rows, combination),
+        "heldout_sample": report(held_out, combination),
+        "presence_heldout_sample": presence_report(fit_rows, held_out),
+    }
     meta = {
         "trained_by": f"python -m qa.train --verifier (--verifier-steps {STEPS}, seed {SEED})",
         "data": "the answer model's top 8 candidates of XQuAD-ar, ARCD train, XQuAD " + ",".join(CROSS_LINGUAL)
@@ -253,7 +344,8 @@ def write_combination(fit_rows: list[dict[str, Any]], held_out: list[dict[str, A
         "heldout_sample": result["heldout_sample"],
     }
     combination = replace(combination, meta=meta)
-    COMBINATION_FILE.write_text(json.dumps(combination.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    target = COMBINATION_FILE if weights == WEIGHTS_FILE else weights.with_suffix(".json")
+    target.write_text(json.dumps(combination.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return result
 
 
@@ -261,13 +353,14 @@ def main(args) -> int:
     from qa.model.store import materialize_default_model
 
     log = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    languages = tuple(x for x in args.languages.split(",") if x) if args.languages is not None else CROSS_LINGUAL
     rows_path = Path(args.verifier_rows)
     if rows_path.exists():
         rows = pickle.loads(rows_path.read_bytes())
     else:
         from qa.train.hard import hard_views
 
-        articles, sets = question_sets(args.data, CROSS_LINGUAL)
+        articles, sets = question_sets(args.data, languages)
         distractors = load_news(args.data / "news" / "jawharafm.jsonl.gz", args.distractors)
         hard = None if args.no_hard else hard_views(articles, sets)
         copies = list({a.id: a for v in (hard or {}).values() for a in v.show}.values())
@@ -275,17 +368,23 @@ def main(args) -> int:
         rows = collect(index, sets, log=log, hard=hard)
         rows_path.parent.mkdir(parents=True, exist_ok=True)
         rows_path.write_bytes(pickle.dumps(rows))
+    if args.no_hard:
+        rows = [r for r in rows if r["view"] != "hard"]
     folder = materialize_default_model()
+    weights = Path(args.verifier_weights)
     if args.verifier_steps:
-        import torch
-
-        model = train(rows, folder, steps=args.verifier_steps, log=log)
-        state = model.state_dict()
-        torch.save(state, rows_path.with_name("verifier.pt"))
-        save_weights(state, changed_tensors(state, TRAIN_LAYERS), WEIGHTS_FILE)
-        log(f"wrote {WEIGHTS_FILE} ({WEIGHTS_FILE.stat().st_size / 1e6:.1f} MB)")
+        model = train(
+            rows, folder, steps=args.verifier_steps, log=log, device=args.device,
+            checkpoint=rows_path.with_name("checkpoint.pt"),
+        )
+        save_weights(model.state_dict(), changed_tensors(model.state_dict(), TRAIN_LAYERS), weights)
+        log(f"wrote {weights} ({weights.stat().st_size / 1e6:.1f} MB)")
     fit_rows = [r for r in rows if r["split"] == "train" and part_of(r["art"]) == "fit"]
     held_out = _report_sample(rows)
-    score_rows(Verifier(folder), fit_rows + held_out, log=log)
-    print(json.dumps(write_combination(fit_rows, held_out), ensure_ascii=False, indent=1))
+    score_rows(Verifier(folder, weights), fit_rows + held_out, log=log)
+    result = write_combination(fit_rows, held_out, weights)
+    if weights != WEIGHTS_FILE and WEIGHTS_FILE.is_file():
+        score_rows(Verifier(folder), fit_rows + held_out, log=log, key="shipped")
+        result["presence_heldout_sample_shipped_verifier"] = presence_report(fit_rows, held_out, key="shipped")
+    print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
