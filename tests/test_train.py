@@ -94,3 +94,28 @@ def _untrained(folder) -> dict:
     from qa.model.verifier import cross_encoder
 
     return cross_encoder(AutoModel.from_pretrained(str(folder), local_files_only=True)).state_dict()
+
+
+def test_the_presence_report_fits_on_the_fit_part_and_measures_on_held_out_rows() -> None:
+    """A verifier that scores answerable questions high and hard-absent ones low separates them where
+    the question model cannot; the report says so, per view, at a threshold chosen on the fit part."""
+    from qa.train.verifier import presence_report
+
+    rng = np.random.default_rng(0)
+
+    def rows(n: int) -> list[dict]:
+        out = []
+        for view, conf, verified in (("present", 0.7, 3.0), ("absent", 0.2, -3.0), ("hard", 0.7, -3.0)):
+            for _ in range(n):
+                out.append(dict(set="arcd", view=view, present=int(view == "present"),
+                                conf=float(np.clip(conf + rng.normal(0, 0.05), 0.01, 0.99)),
+                                verified=np.array([verified + rng.normal(0, 0.5), -5.0])))
+        return out
+
+    report = presence_report(rows(60), rows(40))["arcd"]
+    assert report["asked"] == {"present": 40, "absent": 40, "hard": 40}
+    assert report["question_model"]["auc_present_vs_absent"] == 1.0
+    assert 0.3 < report["question_model"]["auc_present_vs_hard"] < 0.7
+    assert report["verifier"]["auc_present_vs_hard"] == report["both"]["auc_present_vs_hard"] == 1.0
+    assert report["both"]["refused_hard"] == 1.0 and report["both"]["refused_present"] <= 0.1
+    assert report["question_model"]["refused_hard"] < 0.2
