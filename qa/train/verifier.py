@@ -324,7 +324,10 @@ def presence_report(fit_rows: list[dict[str, Any]], held_out: list[dict[str, Any
     return out
 
 
-def write_combination(fit_rows: list[dict[str, Any]], held_out: list[dict[str, Any]], weights: Path = WEIGHTS_FILE) -> dict[str, Any]:
+def write_combination(
+    fit_rows: list[dict[str, Any]], held_out: list[dict[str, Any]], weights: Path = WEIGHTS_FILE,
+    steps: int = STEPS, languages: tuple[str, ...] = CROSS_LINGUAL,
+) -> dict[str, Any]:
     """Fit the combination on scored "fit" rows, report it on scored held-out rows, and write it beside
     `weights` (`COMBINATION_FILE` for the shipped ones)."""
     from dataclasses import replace
@@ -336,9 +339,10 @@ def write_combination(fit_rows: list[dict[str, Any]], held_out: list[dict[str, A
         "presence_heldout_sample": presence_report(fit_rows, held_out),
     }
     meta = {
-        "trained_by": f"python -m qa.train --verifier (--verifier-steps {STEPS}, seed {SEED})",
-        "data": "the answer model's top 8 candidates of XQuAD-ar, ARCD train, XQuAD " + ",".join(CROSS_LINGUAL)
-        + " questions in the development collection, article present and removed",
+        "trained_by": f"python -m qa.train --verifier (--verifier-steps {steps}, seed {SEED})",
+        "data": "the answer model's top 8 candidates of XQuAD-ar, ARCD train, XQuAD " + ",".join(languages)
+        + " questions in the development collection; views: " + ", ".join(sorted({r["view"] for r in fit_rows}))
+        + " (hard: the article present minus every sentence holding an answer)",
         "split": "qa.train.datasets.split_of train half: verifier trained on 3/4 of its articles, weight fitted on 1/4 (part_of)",
         **combination.meta,
         "heldout_sample": result["heldout_sample"],
@@ -382,7 +386,7 @@ def main(args) -> int:
     fit_rows = [r for r in rows if r["split"] == "train" and part_of(r["art"]) == "fit"]
     held_out = _report_sample(rows)
     score_rows(Verifier(folder, weights), fit_rows + held_out, log=log)
-    result = write_combination(fit_rows, held_out, weights)
+    result = write_combination(fit_rows, held_out, weights, args.verifier_steps, languages)
     if weights != WEIGHTS_FILE and WEIGHTS_FILE.is_file():
         score_rows(Verifier(folder), fit_rows + held_out, log=log, key="shipped")
         result["presence_heldout_sample_shipped_verifier"] = presence_report(fit_rows, held_out, key="shipped")
