@@ -38,6 +38,7 @@ def _assert_verbatim(index: Index, answer) -> None:
 def test_initiatives_are_quoted_verbatim_with_a_citation(assistant: Assistant, seeds_index) -> None:
     answer = assistant.ask("ما هي المبادرات التي يشرف عليها المغرب؟")
     assert not answer.abstained and answer.language == "ar"
+    assert answer.confidence == "high"  # the demo's question: 0.9645 bfloat16, 0.9648 float32, band 0.94 (2026-12-06)
     first = answer.quotes[0]
     assert first.doc_id == FIRST and "ثلاث مبادرات" in first.text and first.citation == 1
     assert 1 <= len(answer.quotes) <= 3
