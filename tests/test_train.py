@@ -79,6 +79,9 @@ def test_a_verifier_run_stopped_and_resumed_from_its_checkpoint_ends_on_the_same
     resumed = train(rows, folder, steps=2, log=said.append, checkpoint=tmp_path / "b.pt", checkpoint_every=1)
     assert said == [f"resumed from {tmp_path / 'b.pt'} at step 1"]
     assert torch.load(tmp_path / "b.pt", weights_only=False)["step"] == 2
+    said.clear()
+    train(rows[1:] + rows[:1], folder, steps=2, log=said.append, checkpoint=tmp_path / "b.pt", checkpoint_every=1)
+    assert said and "other rows" in said[0]  # another run's checkpoint is never resumed
     a, b = straight.state_dict(), resumed.state_dict()
     changed = changed_tensors(a, 6)
     untrained = _untrained(folder)

@@ -161,8 +161,12 @@ def train(
     order: list[int] = []
     running = 0.0
     first = 0
-    if checkpoint is not None and checkpoint.is_file():
-        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+    fingerprint = hashlib.sha256(json.dumps([(r["art"], r["q"], r["sents"]) for r in groups]).encode()).hexdigest()
+    saved = torch.load(checkpoint, map_location=device, weights_only=False) if checkpoint is not None and checkpoint.is_file() else None
+    if saved is not None and saved.get("rows") != fingerprint:
+        log(f"{checkpoint} was trained on other rows (another --no-hard or data?): starting over")
+        saved = None
+    if saved is not None:
         model.load_state_dict(saved["model"], strict=False)
         optimizer.load_state_dict(saved["optimizer"])
         rng.bit_generator.state = saved["rng"]
@@ -195,17 +199,19 @@ def train(
         if (step + 1) % 50 == 0:
             log(f"step {step + 1}/{steps}: loss {running:.4f}, {time.perf_counter() - started:.0f}s")
         if checkpoint is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
-            _save_checkpoint(checkpoint, model, optimizer, step + 1, order, running, rng)
+            _save_checkpoint(checkpoint, model, optimizer, step + 1, order, running, rng, fingerprint)
     return model.cpu().eval()
 
 
-def _save_checkpoint(path: Path, model, optimizer, step: int, order: list[int], running: float, rng) -> None:
-    """Written beside and renamed over, so that a run killed while saving leaves the last good one."""
+def _save_checkpoint(path: Path, model, optimizer, step: int, order: list[int], running: float, rng, rows: str) -> None:
+    """Written beside and renamed over, so that a run killed while saving leaves the last good one;
+    `rows` (the training rows' digest) keeps a run on other rows from resuming it."""
     import torch
 
-    trainable = {k: v for k, v in model.state_dict().items() if k in set(changed_tensors(model.state_dict(), TRAIN_LAYERS))}
+    state = model.state_dict()
+    trainable = {k: state[k] for k in changed_tensors(state, TRAIN_LAYERS)}
     state = dict(
-        model=trainable, optimizer=optimizer.state_dict(), step=step, order=list(order), running=running,
+        model=trainable, optimizer=optimizer.state_dict(), step=step, order=list(order), running=running, rows=rows,
         rng=rng.bit_generator.state, torch_rng=torch.get_rng_state(),
         cuda_rng=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
     )
