@@ -148,11 +148,7 @@ def places_in(sentence: str, level: str = "", asked: frozenset[str] = frozenset(
         marker = place_level(word)
         if not marker or (level and marker != level):
             continue
-        words = []
-        for start, end, w in [t for t in tokens[k + 1 : k + 3 + MAX_WORDS] if t[2] not in _QUOTES][:MAX_WORDS]:
-            if _stops(w) or place_level(w) or _adjective(w, not words):
-                break
-            words.append((start, end, w))
+        words = _words_after(tokens, k, MAX_WORDS, lambda w, first: bool(place_level(w)) or _adjective(w, first))
         name = _name(words, marker, asked)
         if name is not None:
             found.append(name)
@@ -183,16 +179,22 @@ def persons_in(
             if not qualifier or _bare(qualifier) in near:
                 found += _beside_role(tokens, k, anchor, asked)
             continue
-        words = []
-        following = [t for t in tokens[k + 1 : k + 3 + MAX_PERSON_WORDS] if t[2] not in _QUOTES]
-        for start, end, w in following[:MAX_PERSON_WORDS]:
-            if _stops(w) or w in asked or _bare(w) in asked:
-                break
-            words.append((start, end, w))
+        words = _words_after(tokens, k, MAX_PERSON_WORDS, lambda w, first: w in asked or _bare(w) in asked)
         name = _name(words, anchor, asked)
         if name is not None:
             found.append(name)
     return tuple(found)
+
+
+def _words_after(tokens, k: int, limit: int, ends) -> list[tuple[int, int, str]]:
+    """The name's words after token `k` (a place marker or a person's anchor): at most `limit`, quote
+    marks skipped, ending at a stop word or where `ends(word, first)` says (`first`: no word taken yet)."""
+    words: list[tuple[int, int, str]] = []
+    for start, end, w in [t for t in tokens[k + 1 : k + 3 + limit] if t[2] not in _QUOTES][:limit]:
+        if _stops(w) or ends(w, not words):
+            break
+        words.append((start, end, w))
+    return words
 
 
 def _beside_role(tokens, k: int, role: str, asked: frozenset[str]) -> list[Name]:

@@ -311,8 +311,8 @@ def presence_report(fit_rows: list[dict[str, Any]], held_out: list[dict[str, Any
     held_signals = signals(held_out)
     held_scores = {**held_signals, "both": both.decision_function(held_signals["both"])}
     out: dict[str, Any] = {"both_coefficients": [round(float(c), 4) for c in (*both.coef_[0], both.intercept_[0])]}
+    views = np.array([r["view"] for r in held_out])
     for name in sorted({r["set"] for r in held_out}):
-        views = np.array([r["view"] for r in held_out])
         in_set = np.array([r["set"] == name for r in held_out])
         figures: dict[str, Any] = {"asked": {v: int((in_set & (views == v)).sum()) for v in ("present", "absent", "hard")}}
         for signal, score in held_scores.items():
